@@ -1,0 +1,81 @@
+"""The HTTP endpoints: /metrics, a landing page, /healthz and /readyz."""
+
+import html
+from collections.abc import Callable
+
+from aiohttp import web
+
+from exporter import __version__
+from exporter.exposition import (
+    OPENMETRICS_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+    Exposition,
+    wants_openmetrics,
+)
+
+EXPOSITION = web.AppKey("exposition", Exposition)
+ReadyCheck = Callable[[], bool]
+READY: web.AppKey[ReadyCheck] = web.AppKey("ready")
+
+_LANDING = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>OVH VPS Exporter</title></head>
+<body>
+<h1>OVH VPS Exporter</h1>
+<p>Version {version}. Prometheus metrics of OVHcloud VPS, refreshed on a schedule.</p>
+<ul>
+<li><a href="metrics">metrics</a></li>
+<li><a href="healthz">healthz</a>: the process is alive</li>
+<li><a href="readyz">readyz</a>: every refresh job has succeeded once</li>
+</ul>
+</body>
+</html>
+"""
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Serve the last rendered snapshot, in the format and encoding the scraper asked for."""
+    rendered = request.app[EXPOSITION].current
+    openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
+    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = web.Response(
+        body=rendered.body(openmetrics, compressed),
+        headers={
+            "Content-Type": OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE,
+            "Vary": "Accept, Accept-Encoding",
+        },
+    )
+    if compressed:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+async def landing(request: web.Request) -> web.Response:
+    """A small page linking to the other endpoints."""
+    return web.Response(
+        text=_LANDING.format(version=html.escape(__version__)), content_type="text/html"
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive as long as the event loop answers."""
+    return web.Response(text="ok\n")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready once every refresh job has succeeded at least once."""
+    if request.app[READY]():
+        return web.Response(text="ready\n")
+    return web.Response(status=503, text="not ready: some refresh jobs have not succeeded yet\n")
+
+
+def create_app(exposition: Exposition, ready: ReadyCheck) -> web.Application:
+    """The exporter's web app; only GET and HEAD are routed, so others get 405 with Allow."""
+    app = web.Application(client_max_size=1024)
+    app[EXPOSITION] = exposition
+    app[READY] = ready
+    app.router.add_get("/", landing)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

@@ -1,0 +1,476 @@
+"""The only way to reach OVH: async GETs with bounded concurrency, read-only by construction."""
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from exporter.ovh.auth import (
+    TOKEN_REQUEST_FORM,
+    AccessToken,
+    ApplicationKey,
+    Credentials,
+    OAuth2ClientCredentials,
+    ServerTimeDelta,
+    TokenCache,
+    parse_token,
+    signed_headers,
+)
+from exporter.ovh.errors import (
+    OvhApiError,
+    OvhError,
+    OvhResponseError,
+    OvhTransportError,
+    ReadOnlyError,
+)
+
+RequestObserver = Callable[[str, str], None]
+
+# Route labels for the two exchanges that are not API routes of their own.
+TIME_ROUTE = "/auth/time"
+TOKEN_ROUTE = "oauth2_token"  # noqa: S105 - a metric label, not a credential.
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+# Answers that mean OVH disagrees with our clock, so a fresh delta can fix them.
+_CLOCK_ERROR_STATUSES = frozenset({400, 401, 403})
+_CLOCK_ERROR_CODES = frozenset({"INVALID_SIGNATURE", "QUERY_TIME_OUT"})
+_CLOCK_ERROR_WORDS = ("timestamp", "out of time")
+
+_EXCERPT_CHARS = 120
+
+_E = TypeVar("_E", bound=OvhError)
+
+
+@dataclass(frozen=True)
+class ObjectList:
+    """The objects a list route gave, and the ids whose own GET failed."""
+
+    objects: list[Any]
+    failed: dict[str, OvhError]
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A decoded 2xx answer and its headers."""
+
+    data: Any
+    headers: httpx.Headers
+
+
+class _ReadOnlyTransport(httpx.AsyncBaseTransport):
+    """Wraps the real transport and refuses, before sending, anything but GET and the token POST."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, token_url: str | None) -> None:
+        """Wrap `inner`; a POST is let through only to exactly `token_url`."""
+        self._inner = inner
+        self._token_url = None if token_url is None else httpx.URL(token_url)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Pass the request on if it cannot change anything, raise `ReadOnlyError` otherwise."""
+        is_token_post = request.method == "POST" and request.url == self._token_url
+        if request.method != "GET" and not is_token_post:
+            raise ReadOnlyError(request.url.path, method=request.method)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self._inner.aclose()
+
+
+@dataclass(frozen=True)
+class _Authorization:
+    """The headers for one request, and how to recover if OVH refuses them."""
+
+    headers: dict[str, str] = field(repr=False)
+    # Returns True when it changed something that makes one retry worth sending.
+    renew: Callable[[OvhApiError], Awaitable[bool]] = field(repr=False)
+
+
+class _Authenticator(Protocol):
+    """Produces the authorization for one GET."""
+
+    async def authorize(self, url: str) -> _Authorization:
+        """Return the headers for a GET of `url`, and their recovery."""
+        ...
+
+
+class _SignedRequests:
+    """Application-key authentication: every request signed with OVH's time."""
+
+    def __init__(self, key: ApplicationKey, delta: ServerTimeDelta) -> None:
+        """Sign with `key`, timestamps from `delta`."""
+        self._key = key
+        self._delta = delta
+
+    async def authorize(self, url: str) -> _Authorization:
+        """Sign a GET of `url`; a clock complaint from OVH re-reads the delta."""
+        timestamp, generation = await self._delta.timestamp()
+
+        async def renew(error: OvhApiError) -> bool:
+            """Re-read the delta if OVH refused the timestamp."""
+            if not _is_clock_error(error):
+                return False
+            await self._delta.refresh(generation)
+            return True
+
+        return _Authorization(signed_headers(self._key, "GET", url, timestamp), renew)
+
+
+class _BearerRequests:
+    """OAuth2 authentication: a cached bearer token, replaced when OVH answers 401."""
+
+    def __init__(self, tokens: TokenCache) -> None:
+        """Take tokens from `tokens`."""
+        self._tokens = tokens
+
+    async def authorize(self, url: str) -> _Authorization:
+        """Attach the current token; a 401 drops it so the retry fetches another."""
+        token = await self._tokens.get()
+
+        async def renew(error: OvhApiError) -> bool:
+            """Drop the token if OVH refused it."""
+            if error.status != 401:
+                return False
+            self._tokens.discard(token)
+            return True
+
+        headers = {"Authorization": f"Bearer {token.value.get_secret_value()}"}
+        return _Authorization(headers, renew)
+
+
+class OvhClient:
+    """Async, read-only client of the OVH API v1 for one account."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        credentials: Credentials,
+        *,
+        timeout: float = 10.0,
+        max_concurrency: int = 8,
+        observer: RequestObserver | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_body_bytes: int = 16 * 1024 * 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Prepare the client for `endpoint`, a resolved base URL; nothing is sent yet."""
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        self._endpoint = endpoint.rstrip("/")
+        self._observer = observer
+        self._max_body_bytes = max_body_bytes
+        self._clock = clock
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        # List routes that answered ids to the expansion headers: not asked again.
+        self._unexpanded: set[str] = set()
+
+        self._auth: _Authenticator
+        if isinstance(credentials, ApplicationKey):
+            self._auth = _SignedRequests(credentials, ServerTimeDelta(self.server_time, clock))
+            token_url = None
+        else:
+            self._auth = _BearerRequests(TokenCache(partial(self._fetch_token, credentials), clock))
+            token_url = credentials.token_url
+        self._http = httpx.AsyncClient(
+            transport=_ReadOnlyTransport(transport or httpx.AsyncHTTPTransport(), token_url),
+            timeout=httpx.Timeout(timeout),
+        )
+
+    async def get(
+        self, route: str, *, params: Mapping[str, str] | None = None, **path: str | int
+    ) -> Any:
+        """GET `route` with its placeholders filled from `path` and return the parsed JSON."""
+        answer = await self._api_get(route, self._url(route, path, params))
+        return answer.data
+
+    async def get_objects(
+        self,
+        route: str,
+        *,
+        item_route: str,
+        params: Mapping[str, str] | None = None,
+        page_size: int = 500,
+        **path: str | int,
+    ) -> ObjectList:
+        """Return every object of a list route, expanded by OVH or fetched one id at a time."""
+        url = self._url(route, path, params)
+        if route in self._unexpanded:
+            ids = _as_list(route, (await self._api_get(route, url)).data)
+        else:
+            items = await self._expanded_pages(route, url, page_size)
+            if not _are_ids(items):
+                return ObjectList(items, {})
+            self._unexpanded.add(route)
+            ids = items
+        return await self._get_each(item_route, ids, path)
+
+    async def server_time(self) -> int:
+        """Return OVH's clock in Unix seconds, from the unauthenticated `GET /auth/time`."""
+        answer = await self._exchange("GET", httpx.URL(self._endpoint + TIME_ROUTE), TIME_ROUTE)
+        if isinstance(answer.data, bool) or not isinstance(answer.data, int):
+            raise OvhResponseError(TIME_ROUTE, f"expected an integer, got {answer.data!r:.40}")
+        return answer.data
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        """Use the client as an async context manager that closes it on exit."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the connections."""
+        await self.aclose()
+
+    def _url(
+        self, route: str, path: Mapping[str, str | int], params: Mapping[str, str] | None
+    ) -> httpx.URL:
+        """Build the URL exactly as it will be sent, and so signed."""
+        return httpx.URL(self._endpoint + _fill(route, path), params=params)
+
+    async def _api_get(
+        self, route: str, url: httpx.URL, headers: Mapping[str, str] | None = None
+    ) -> _Answer:
+        """GET an API URL with credentials, retrying once if OVH refused the clock or token."""
+        extra = dict(headers or {})
+        authorization = await self._auth.authorize(str(url))
+        try:
+            return await self._exchange("GET", url, route, extra | authorization.headers)
+        except OvhApiError as error:
+            if not await authorization.renew(error):
+                raise
+        # The delta or the token is new now; a second refusal is final.
+        authorization = await self._auth.authorize(str(url))
+        return await self._exchange("GET", url, route, extra | authorization.headers)
+
+    async def _expanded_pages(self, route: str, url: httpx.URL, page_size: int) -> list[Any]:
+        """Collect a list route's pages of full objects, or the ids it answers instead."""
+        items: list[Any] = []
+        number = 1
+        while True:
+            answer = await self._api_get(route, url, _page_headers(page_size, number))
+            page = _as_list(route, answer.data)
+            items.extend(page)
+            total = _int_header(answer.headers, "X-Pagination-Elements")
+            # A route that cannot expand ignores the page headers and sends every id at once.
+            if (
+                _are_ids(page)
+                or len(page) < page_size
+                or (total is not None and len(items) >= total)
+            ):
+                return items
+            number += 1
+
+    async def _get_each(
+        self, item_route: str, ids: list[Any], path: Mapping[str, str | int]
+    ) -> ObjectList:
+        """GET `item_route` once per id, concurrently, keeping answers and failures apart."""
+        names = _PLACEHOLDER.findall(item_route)
+        if not names:
+            raise ValueError(f"item route {item_route} has no placeholder for the id")
+
+        async def fetch(item_id: str | int) -> tuple[Any, OvhError | None]:
+            """GET one item, handing back its failure instead of raising it."""
+            try:
+                url = self._url(item_route, {**path, names[-1]: item_id}, None)
+                return (await self._api_get(item_route, url)).data, None
+            except OvhError as error:
+                return None, error
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [(str(item_id), group.create_task(fetch(item_id))) for item_id in ids]
+
+        objects: list[Any] = []
+        failed: dict[str, OvhError] = {}
+        for key, task in tasks:
+            value, error = task.result()
+            if error is None:
+                objects.append(value)
+            else:
+                failed[key] = error
+        return ObjectList(objects, failed)
+
+    async def _fetch_token(self, credentials: OAuth2ClientCredentials) -> AccessToken:
+        """Trade the client id and secret for a new bearer token."""
+        answer = await self._exchange(
+            "POST",
+            httpx.URL(credentials.token_url),
+            TOKEN_ROUTE,
+            data=TOKEN_REQUEST_FORM,
+            auth=httpx.BasicAuth(
+                credentials.client_id, credentials.client_secret.get_secret_value()
+            ),
+        )
+        try:
+            return parse_token(answer.data, self._clock())
+        except ValueError as exc:
+            raise OvhResponseError(TOKEN_ROUTE, str(exc), method="POST") from None
+
+    async def _exchange(
+        self,
+        method: str,
+        url: httpx.URL,
+        route: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        data: Mapping[str, str] | None = None,
+        auth: httpx.BasicAuth | None = None,
+    ) -> _Answer:
+        """Send one request under the concurrency limit, report it, and decode the answer."""
+        request = self._http.build_request(method, url, headers=headers, data=data)
+        try:
+            async with self._semaphore:
+                response, body = await self._transfer(request, auth)
+        except httpx.TimeoutException as exc:
+            reason = f"timeout ({type(exc).__name__})"
+            raise self._report(
+                route, "timeout", OvhTransportError(route, reason, method=method)
+            ) from exc
+        except httpx.DecodingError as exc:
+            reason = "the body could not be decoded"
+            raise self._report(
+                route, "invalid_response", OvhResponseError(route, reason, method=method)
+            ) from exc
+        except httpx.RequestError as exc:
+            reason = f"connection error ({type(exc).__name__}: {exc})"
+            raise self._report(
+                route, "connection_error", OvhTransportError(route, reason, method=method)
+            ) from exc
+
+        if body is None:
+            reason = f"the body is larger than {self._max_body_bytes} bytes"
+            raise self._report(
+                route, "invalid_response", OvhResponseError(route, reason, method=method)
+            )
+        if not response.is_success:
+            raise self._report(
+                route, str(response.status_code), _api_error(route, method, response, body)
+            )
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            reason = _non_json(response, body)
+            raise self._report(
+                route, "invalid_response", OvhResponseError(route, reason, method=method)
+            ) from None
+        self._observe(route, str(response.status_code))
+        return _Answer(decoded, response.headers)
+
+    async def _transfer(
+        self, request: httpx.Request, auth: httpx.BasicAuth | None
+    ) -> tuple[httpx.Response, bytes | None]:
+        """Send `request` and read its body in a stream; the body is None past the size cap."""
+        response = await self._http.send(request, auth=auth, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self._max_body_bytes:
+                    return response, None
+            return response, bytes(body)
+        finally:
+            await response.aclose()
+
+    def _report(self, route: str, code: str, error: _E) -> _E:
+        """Tell the observer how one exchange failed, and hand back `error` for raising."""
+        self._observe(route, code)
+        return error
+
+    def _observe(self, route: str, code: str) -> None:
+        """Tell the observer how one exchange ended."""
+        if self._observer is not None:
+            self._observer(route, code)
+
+
+def _fill(route: str, path: Mapping[str, str | int]) -> str:
+    """Fill a route template's placeholders with URL-quoted values, `/` included."""
+    names = _PLACEHOLDER.findall(route)
+    if sorted(names) != sorted(path):
+        raise ValueError(f"route {route} takes {names}, got {sorted(path)}")
+    return _PLACEHOLDER.sub(lambda match: quote(str(path[match.group(1)]), safe=""), route)
+
+
+def _is_clock_error(error: OvhApiError) -> bool:
+    """Tell whether OVH refused a signed request because of its timestamp."""
+    if error.status not in _CLOCK_ERROR_STATUSES:
+        return False
+    message = error.message.lower()
+    return error.error_code in _CLOCK_ERROR_CODES or any(w in message for w in _CLOCK_ERROR_WORDS)
+
+
+def _page_headers(size: int, number: int) -> dict[str, str]:
+    """Ask a list route for page `number` of full objects."""
+    return {
+        "X-Pagination-Mode": "CachedObjectList-Pages",
+        "X-Pagination-Size": str(size),
+        "X-Pagination-Number": str(number),
+    }
+
+
+def _as_list(route: str, data: Any) -> list[Any]:
+    """Return `data` if it is a JSON list, raise `OvhResponseError` otherwise."""
+    if not isinstance(data, list):
+        raise OvhResponseError(route, f"expected a JSON list, got {type(data).__name__}")
+    return data
+
+
+def _are_ids(items: list[Any]) -> bool:
+    """Tell whether a list route answered ids rather than objects (an empty list is neither)."""
+    return bool(items) and not any(isinstance(item, dict) for item in items)
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    """Read an integer header, None when it is missing or not a number."""
+    try:
+        return int(headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def _excerpt(body: bytes) -> str:
+    """The start of a body as one line, for error messages."""
+    return " ".join(body.decode("utf-8", "replace").split())[:_EXCERPT_CHARS]
+
+
+def _non_json(response: httpx.Response, body: bytes) -> str:
+    """Describe a body that is not JSON by its content type and first characters."""
+    content_type = response.headers.get("content-type", "no content type").split(";")[0].strip()
+    return f"non-JSON answer ({content_type}): {_excerpt(body)}"
+
+
+def _api_error(route: str, method: str, response: httpx.Response, body: bytes) -> OvhApiError:
+    """Build the error for a non-2xx answer from OVH's JSON error body (or the OAuth2 one)."""
+    code: object = None
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        message: object = _non_json(response, body)
+    else:
+        if isinstance(payload, dict):
+            code = payload.get("errorCode") or payload.get("class") or payload.get("error")
+            message = payload.get("message") or payload.get("error_description") or ""
+        else:
+            message = f"unexpected answer: {_excerpt(body)}"
+    return OvhApiError(
+        route,
+        response.status_code,
+        None if code is None else str(code),
+        str(message),
+        response.headers.get("X-Ovh-QueryID"),
+        method=method,
+    )

@@ -1,0 +1,30 @@
+"""A simulated OVH account serving the `/vps` API, for tests, demos and benchmarks."""
+
+from exporter.simulator.app import REQUEST_LOG, RecordedRequest, create_app, serve
+from exporter.simulator.config import (
+    DEMO_APPLICATION_KEY,
+    DEMO_APPLICATION_SECRET,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_CONSUMER_KEY,
+    SimulatorConfig,
+)
+from exporter.simulator.fleet import Fleet, SimVps, generate_fleet, sim_task, sim_vps
+
+__all__ = [
+    "DEMO_APPLICATION_KEY",
+    "DEMO_APPLICATION_SECRET",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "DEMO_CONSUMER_KEY",
+    "REQUEST_LOG",
+    "Fleet",
+    "RecordedRequest",
+    "SimVps",
+    "SimulatorConfig",
+    "create_app",
+    "generate_fleet",
+    "serve",
+    "sim_task",
+    "sim_vps",
+]

@@ -1,0 +1,153 @@
+"""Per-account state written by the refresh jobs, and the immutable snapshots read by scrapes."""
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+from exporter.model import BackupStatus, ServiceInfo, TaskSummary, Vps
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[T]):
+    """One value fetched from OVH, with the time it was fetched."""
+
+    value: T
+    updated: float
+
+
+@dataclass(frozen=True, slots=True)
+class JobStatus:
+    """Outcome of a refresh job's last run."""
+
+    success: bool
+    last_success: float | None
+    duration: float
+    failures: int
+
+
+@dataclass
+class AccountState:
+    """Everything the jobs of one account know; written only on the event loop."""
+
+    name: str
+    intervals: Mapping[str, float]
+    stale_after: int
+    vps: dict[str, Entry[Vps]] = field(default_factory=dict)
+    tasks: dict[str, Entry[TaskSummary]] = field(default_factory=dict)
+    backups: dict[str, Entry[BackupStatus]] = field(default_factory=dict)
+    billing: dict[str, Entry[ServiceInfo]] = field(default_factory=dict)
+    task_errors: dict[str, dict[str, int]] = field(default_factory=dict)
+    seen_error_tasks: dict[str, frozenset[int]] = field(default_factory=dict)
+    jobs: dict[str, JobStatus] = field(default_factory=dict)
+    api_requests: dict[tuple[str, str], int] = field(default_factory=dict)
+    parse_errors: dict[str, int] = field(default_factory=dict)
+    vps_listed: bool = False
+
+    def count_request(self, route: str, code: str) -> None:
+        """Count one exchange with OVH (the client's observer)."""
+        key = (route, code)
+        self.api_requests[key] = self.api_requests.get(key, 0) + 1
+
+    def count_parse_error(self, route: str) -> None:
+        """Count one surprise in an OVH answer."""
+        self.parse_errors[route] = self.parse_errors.get(route, 0) + 1
+
+    def forget_departed(self) -> None:
+        """Drop what is known of VPS that are no longer in the account."""
+        for table in (self.tasks, self.backups, self.billing, self.task_errors):
+            for name in table.keys() - self.vps.keys():
+                del table[name]
+        for name in self.seen_error_tasks.keys() - self.vps.keys():
+            del self.seen_error_tasks[name]
+
+    def snapshot(self, now: float) -> "AccountSnapshot":
+        """Freeze the current state, leaving out values older than `stale_after` intervals."""
+        members = self.vps.keys()
+
+        def fresh(job: str, table: Mapping[str, Entry[T]]) -> Mapping[str, T]:
+            oldest = now - self.stale_after * self.intervals[job]
+            return MappingProxyType(
+                {
+                    name: entry.value
+                    for name, entry in table.items()
+                    if name in members and entry.updated >= oldest
+                }
+            )
+
+        return AccountSnapshot(
+            name=self.name,
+            vps=fresh("vps", self.vps),
+            tasks=fresh("tasks", self.tasks),
+            backups=fresh("backups", self.backups),
+            billing=fresh("billing", self.billing),
+            task_errors=MappingProxyType(
+                {name: dict(counts) for name, counts in self.task_errors.items()}
+            ),
+            jobs=MappingProxyType(dict(self.jobs)),
+            api_requests=MappingProxyType(dict(self.api_requests)),
+            parse_errors=MappingProxyType(dict(self.parse_errors)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """What one account looked like when a snapshot was taken."""
+
+    name: str
+    vps: Mapping[str, Vps]
+    tasks: Mapping[str, TaskSummary]
+    backups: Mapping[str, BackupStatus]
+    billing: Mapping[str, ServiceInfo]
+    task_errors: Mapping[str, Mapping[str, int]]
+    jobs: Mapping[str, JobStatus]
+    api_requests: Mapping[tuple[str, str], int]
+    parse_errors: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every account at one moment; scrapes only ever see a whole one."""
+
+    generation: int
+    created: float
+    accounts: tuple[AccountSnapshot, ...]
+
+
+class Store:
+    """Holds the latest snapshot and builds a new one whenever a job finishes."""
+
+    def __init__(self, accounts: list[AccountState], clock: Callable[[], float] = time.time):
+        self.accounts = accounts
+        self._clock = clock
+        self._listeners: list[Callable[[Snapshot], None]] = []
+        self.current = Snapshot(generation=0, created=clock(), accounts=())
+        self.publish()
+
+    def subscribe(self, listener: Callable[[Snapshot], None]) -> None:
+        """Call `listener` with every new snapshot."""
+        self._listeners.append(listener)
+
+    def publish(self) -> Snapshot:
+        """Build a snapshot from every account's state and swap it in."""
+        now = self._clock()
+        snapshot = Snapshot(
+            generation=self.current.generation + 1,
+            created=now,
+            accounts=tuple(account.snapshot(now) for account in self.accounts),
+        )
+        self.current = snapshot
+        for listener in self._listeners:
+            listener(snapshot)
+        return snapshot
+
+    def ready(self) -> bool:
+        """True once every job of every account has succeeded at least once."""
+        return all(
+            len(account.jobs) == len(account.intervals)
+            and all(status.last_success is not None for status in account.jobs.values())
+            for account in self.accounts
+        )

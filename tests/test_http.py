@@ -1,0 +1,107 @@
+"""The HTTP endpoints: routes, methods, readiness, content negotiation."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from exporter.exposition import Exposition, wants_openmetrics
+from exporter.http import create_app
+from exporter.settings import JOBS
+from exporter.store import AccountState, JobStatus, Store
+
+
+@pytest.fixture
+async def client_and_state() -> AsyncIterator[tuple[TestClient, AccountState, Store]]:
+    state = AccountState("default", dict.fromkeys(JOBS, 60.0), stale_after=3)
+    store = Store([state])
+    exposition = Exposition(store.current)
+    store.subscribe(exposition.update)
+    exposition.start()
+    async with TestClient(TestServer(create_app(exposition, store.ready))) as client:
+        yield client, state, store
+    await exposition.stop()
+
+
+async def test_landing_page_links_to_metrics(
+    client_and_state: tuple[TestClient, AccountState, Store],
+) -> None:
+    client, _, _ = client_and_state
+    response = await client.get("/")
+
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    assert '<a href="metrics">' in await response.text()
+
+
+async def test_readiness_waits_for_every_job(
+    client_and_state: tuple[TestClient, AccountState, Store],
+) -> None:
+    client, state, store = client_and_state
+    assert (await client.get("/healthz")).status == 200
+    assert (await client.get("/readyz")).status == 503
+
+    state.jobs["vps"] = JobStatus(success=True, last_success=1.0, duration=0.1, failures=0)
+    assert (await client.get("/readyz")).status == 503
+
+    state.jobs["tasks"] = JobStatus(success=False, last_success=None, duration=0.1, failures=1)
+    assert (await client.get("/readyz")).status == 503
+
+    state.jobs["tasks"] = JobStatus(success=True, last_success=2.0, duration=0.1, failures=1)
+    state.jobs["backups"] = state.jobs["billing"] = state.jobs["vps"]
+    response = await client.get("/readyz")
+    assert response.status == 200
+    assert await response.text() == "ready\n"
+    assert store.ready()
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("path", ["/", "/metrics", "/healthz", "/readyz"])
+async def test_only_get_and_head_are_allowed(
+    client_and_state: tuple[TestClient, AccountState, Store], method: str, path: str
+) -> None:
+    client, _, _ = client_and_state
+    response = await client.request(method, path)
+
+    assert response.status == 405
+    assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD"}
+
+
+async def test_head_and_unknown_paths(
+    client_and_state: tuple[TestClient, AccountState, Store],
+) -> None:
+    client, _, _ = client_and_state
+
+    assert (await client.head("/metrics")).status == 200
+    assert (await client.get("/metrics/extra")).status == 404
+    assert (await client.get("/admin")).status == 404
+
+
+async def test_metrics_before_any_refresh_holds_the_build_info(
+    client_and_state: tuple[TestClient, AccountState, Store],
+) -> None:
+    client, _, _ = client_and_state
+    response = await client.get("/metrics")
+    text = await response.text()
+
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert "ovh_exporter_build_info{" in text
+    assert "ovh_vps_info{" not in text
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+            "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            True,
+        ),
+        ("text/plain;version=0.0.4", False),
+        ("", False),
+        ("application/openmetrics-text; q=0", False),
+        ("*/*", False),
+    ],
+)
+def test_openmetrics_negotiation(accept: str, expected: bool) -> None:
+    assert wants_openmetrics(accept) is expected
