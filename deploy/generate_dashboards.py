@@ -112,6 +112,7 @@ def field_defaults(
     mappings: list[JSON] | None = None,
     custom: JSON | None = None,
     no_value: str | None = None,
+    decimals: int | None = None,
 ) -> JSON:
     """Return a panel's fieldConfig.defaults."""
     defaults: JSON = {
@@ -124,6 +125,8 @@ def field_defaults(
         defaults["custom"] = custom
     if no_value is not None:
         defaults["noValue"] = no_value
+    if decimals is not None:
+        defaults["decimals"] = decimals
     return defaults
 
 
@@ -175,6 +178,7 @@ def stat(
     text_mode: str = "value",
     no_value: str | None = None,
     name_colours: dict[str, str] | None = None,
+    decimals: int | None = None,
 ) -> JSON:
     """Return a stat panel of one query; ``name_colours`` colours series shown by name."""
     panel = base_panel("stat", title, [query(expr, legend)], description)
@@ -184,7 +188,11 @@ def stat(
     ]
     panel["fieldConfig"] = {
         "defaults": field_defaults(
-            unit, colour_thresholds=colour_thresholds, mappings=mappings, no_value=no_value
+            unit,
+            colour_thresholds=colour_thresholds,
+            mappings=mappings,
+            no_value=no_value,
+            decimals=decimals,
         ),
         "overrides": overrides,
     }
@@ -500,9 +508,82 @@ def state_overrides() -> list[JSON]:
     ]
 
 
+COLOUR_TEXT: JSON = {"custom.cellOptions": {"type": "color-text"}}
+# A month as the exporter counts it in ovh_vps_service_renew_period_seconds.
+MONTH = 2629746
+DISK_COLOURS = thresholds(GREEN, (0.8, ORANGE), (0.9, RED))
+BACKUP_AGE_COLOURS = thresholds(GREEN, (36 * HOUR, ORANGE))
+
+
+def disk_ratio(selector: str) -> str:
+    """PromQL for the used share of each disk: per disk by the API v1, else the manager's whole."""
+    return (
+        f"max by (account, vps, disk) (ovh_vps_disk_used_bytes{{{selector}}}"
+        f" / (ovh_vps_disk_size_bytes{{{selector}}} > 0))"
+        " or on (account, vps) max by (account, vps)"
+        f" (ovh_vps_manager_disk_used_bytes{{{selector}}}"
+        f" / (ovh_vps_manager_disk_size_bytes{{{selector}}} > 0))"
+    )
+
+
+def vps_disk_space(kind: str, selector: str) -> str:
+    """PromQL for one VPS figure (``used`` or ``size``): the API v1's total, else the manager's."""
+    return (
+        f"max by (account, vps) (ovh_vps_disks_{kind}_bytes{{{selector}}})"
+        " or on (account, vps) max by (account, vps)"
+        f" (ovh_vps_manager_disk_{kind}_bytes{{{selector}}})"
+    )
+
+
+def vps_disk_ratio(selector: str) -> str:
+    """PromQL for the used share of all of a VPS's disks, by the API v1 or else the manager."""
+    return (
+        f"max by (account, vps) (ovh_vps_disks_used_bytes{{{selector}}}"
+        f" / (ovh_vps_disks_size_bytes{{{selector}}} > 0))"
+        " or on (account, vps) max by (account, vps)"
+        f" (ovh_vps_manager_disk_used_bytes{{{selector}}}"
+        f" / (ovh_vps_manager_disk_size_bytes{{{selector}}} > 0))"
+    )
+
+
+def monthly_cost(selector: str, by: str) -> str:
+    """PromQL summing the VPS's monthly prices by ``by``, each VPS's model joined from its info."""
+    return (
+        f"sum by ({by}) (ovh_vps_service_monthly_price{{{selector}}}"
+        " * on (account, vps) group_left (model)"
+        f" max by (account, vps, model) (ovh_vps_info{{{selector}}}))"
+    )
+
+
+def flag_stat(
+    title: str, expr: str, description: str, yes: tuple[str, str], no: tuple[str, str]
+) -> JSON:
+    """Return a stat showing a 0/1 gauge as words."""
+    return stat(title, expr, description, mappings=yes_no(yes, no))
+
+
 def fleet() -> JSON:
     """Return the fleet overview dashboard."""
     grid = Layout()
+    fleet_counters(grid)
+    fleet_inventory(grid)
+    fleet_breakdowns(grid)
+    fleet_tasks(grid)
+    fleet_disks(grid)
+    fleet_backups(grid)
+    fleet_locks_and_migrations(grid)
+    return dashboard(
+        FLEET_UID,
+        "OVH VPS / Fleet overview",
+        "State, size, places, tasks, disks, backups and locks of every OVHcloud VPS the exporter"
+        " sees.",
+        grid,
+        [account_variable("ovh_vps_info")],
+    )
+
+
+def fleet_counters(grid: Layout) -> None:
+    """Add the fleet's headline numbers."""
     grid.row("Fleet")
     alarm = thresholds(GREEN, (1, RED))
     notice = thresholds(GREEN, (1, ORANGE))
@@ -566,7 +647,20 @@ def fleet() -> JSON:
         4,
         4,
     )
+    grid.add(
+        stat(
+            "Disks over 90 %",
+            f"count(({disk_ratio(ACCOUNTS)}) > 0.9) or vector(0)",
+            "Disks whose used space is over 90 %; 30 minutes of it raise OvhVpsDiskNearlyFull.",
+            colour_thresholds=notice,
+        ),
+        4,
+        4,
+    )
 
+
+def fleet_inventory(grid: Layout) -> None:
+    """Add the table of every VPS."""
     grid.row("Inventory")
     inventory = [
         query(
@@ -592,13 +686,23 @@ def fleet() -> JSON:
             ref="H",
             table=True,
         ),
+        query(
+            f"max by (account, vps, datacenter) (ovh_vps_location_info{{{ACCOUNTS}}})",
+            ref="I",
+            table=True,
+        ),
+        query(
+            f"max by (account, vps, name) (ovh_vps_distribution_info{{{ACCOUNTS}}})",
+            ref="J",
+            table=True,
+        ),
     ]
     grid.add(
         table(
             "VPS",
             inventory,
             "One line per VPS; click a VPS name to open its dashboard.",
-            hidden=("Value #A", "Value #B"),
+            hidden=("Value #A", "Value #B", "Value #I", "Value #J"),
             sort_by=("vps", False),
             overrides=[
                 override("vps", links=vps_link()),
@@ -607,7 +711,7 @@ def fleet() -> JSON:
                     mappings=value_text(
                         {state: (state, colour) for state, colour in STATE_COLOURS.items()}
                     ),
-                    **{"custom.cellOptions": {"type": "color-text"}},
+                    **COLOUR_TEXT,
                 ),
                 override("Value #C", displayName="vCores"),
                 override("Value #D", displayName="Memory", unit="bytes"),
@@ -615,28 +719,32 @@ def fleet() -> JSON:
                     "Value #E",
                     displayName="Rescue",
                     mappings=yes_no(("rescue", ORANGE), ("no", GREEN)),
-                    **{"custom.cellOptions": {"type": "color-text"}},
+                    **COLOUR_TEXT,
                 ),
                 override(
                     "Value #F",
                     displayName="Locked",
                     mappings=yes_no(("locked", ORANGE), ("no", GREEN)),
-                    **{"custom.cellOptions": {"type": "color-text"}},
+                    **COLOUR_TEXT,
                 ),
                 override(
                     "Value #G",
                     displayName="Automated backup",
                     mappings=yes_no(("on", GREEN), ("off", ORANGE)),
-                    **{"custom.cellOptions": {"type": "color-text"}},
+                    **COLOUR_TEXT,
                 ),
                 override("Value #H", displayName="Expires", unit="dateTimeAsIso"),
+                override("name", displayName="OS"),
             ],
         ),
         24,
         10,
     )
 
-    grid.row("States and models")
+
+def fleet_breakdowns(grid: Layout) -> None:
+    """Add the VPS counted by state, model, account, zone, datacenter and OS."""
+    grid.row("States, models and places")
     grid.add(
         timeseries(
             "VPS by state",
@@ -647,27 +755,48 @@ def fleet() -> JSON:
         12,
         8,
     )
-    grid.add(
-        piechart(
+    for title, expr, legend, description, width in (
+        (
             "VPS by model",
             f"count by (model) (ovh_vps_info{{{ACCOUNTS}}})",
             "{{model}}",
             "VPS per model.",
+            6,
         ),
-        6,
-        8,
-    )
-    grid.add(
-        piechart(
+        (
+            "VPS by account",
+            f"count by (account) (ovh_vps_info{{{ACCOUNTS}}})",
+            "{{account}}",
+            "VPS per account of the exporter's configuration.",
+            6,
+        ),
+        (
             "VPS by zone",
             f"count by (zone) (ovh_vps_info{{{ACCOUNTS}}})",
             "{{zone}}",
-            "VPS per zone (datacentre).",
+            "VPS per OpenStack zone.",
+            8,
         ),
-        6,
-        8,
-    )
+        (
+            "VPS by datacenter",
+            f"count by (datacenter, country) (ovh_vps_location_info{{{ACCOUNTS}}})",
+            "{{datacenter}} ({{country}})",
+            "VPS per datacenter, from /vps/{serviceName}/datacenter.",
+            8,
+        ),
+        (
+            "VPS by operating system",
+            f"count by (name) (ovh_vps_distribution_info{{{ACCOUNTS}}})",
+            "{{name}}",
+            "VPS per installed OS template; a VPS installed from an image has none.",
+            8,
+        ),
+    ):
+        grid.add(piechart(title, expr, legend, description), width, 8)
 
+
+def fleet_tasks(grid: Layout) -> None:
+    """Add the fleet's open and failed tasks."""
     grid.row("Tasks")
     grid.add(
         timeseries(
@@ -710,17 +839,61 @@ def fleet() -> JSON:
             colour_thresholds=thresholds(GREEN, (3 * HOUR, ORANGE)),
             overrides=[
                 override("vps", links=vps_link()),
-                override(
-                    "Value",
-                    displayName="Age",
-                    **{"custom.cellOptions": {"type": "color-text"}},
-                ),
+                override("Value", displayName="Age", **COLOUR_TEXT),
             ],
         ),
         8,
         8,
     )
 
+
+def fleet_disks(grid: Layout) -> None:
+    """Add disk usage, for the VPS whose usage OVH reports."""
+    grid.row("Disks")
+    grid.add(
+        bargauge(
+            "Fullest disks",
+            f"sort_desc(topk(15, {disk_ratio(ACCOUNTS)}))",
+            "{{vps}} {{disk}}",
+            "Used share of each disk as OVHcloud measures it; a VPS without per-disk figures"
+            " shows the manager's figure for all its disks. Over 90 % for 30 minutes raises"
+            " OvhVpsDiskNearlyFull.",
+            unit="percentunit",
+            colour_thresholds=DISK_COLOURS,
+        ),
+        12,
+        8,
+    )
+    grid.add(
+        table(
+            "Disk space by VPS",
+            [
+                query(vps_disk_space("used", ACCOUNTS), ref="A", table=True),
+                query(vps_disk_space("size", ACCOUNTS), ref="B", table=True),
+                query(vps_disk_ratio(ACCOUNTS), ref="C", table=True),
+            ],
+            "All the disks of each VPS together, where OVHcloud reports their use.",
+            sort_by=("Used share", True),
+            overrides=[
+                override("vps", links=vps_link()),
+                override("Value #A", displayName="Used", unit="bytes"),
+                override("Value #B", displayName="Size", unit="bytes"),
+                override(
+                    "Value #C",
+                    displayName="Used share",
+                    unit="percentunit",
+                    thresholds=DISK_COLOURS,
+                    **COLOUR_TEXT,
+                ),
+            ],
+        ),
+        12,
+        8,
+    )
+
+
+def fleet_backups(grid: Layout) -> None:
+    """Add automated backup, Veeam, snapshot and FTP backup freshness and space."""
     grid.row("Backups")
     grid.add(
         bargauge(
@@ -730,7 +903,7 @@ def fleet() -> JSON:
             "{{vps}}",
             "Past 36 hours raises OvhVpsAutomatedBackupRestorePointTooOld.",
             unit="s",
-            colour_thresholds=thresholds(GREEN, (36 * HOUR, ORANGE)),
+            colour_thresholds=BACKUP_AGE_COLOURS,
         ),
         12,
         8,
@@ -751,19 +924,157 @@ def fleet() -> JSON:
         12,
         8,
     )
+    newest = {
+        "A": ("Automated backup", "ovh_vps_automated_backup_last_restore_point_timestamp_seconds"),
+        "B": ("Veeam", "ovh_vps_veeam_last_restore_point_timestamp_seconds"),
+        "C": ("Snapshot", "ovh_vps_snapshot_creation_timestamp_seconds"),
+    }
+    grid.add(
+        table(
+            "Age of the newest backup of each kind",
+            [
+                query(
+                    f"time() - max by (account, vps) ({metric}{{{ACCOUNTS}}})", ref=ref, table=True
+                )
+                for ref, (_, metric) in newest.items()
+            ],
+            "How old the newest automated backup restore point, Veeam restore point and"
+            " snapshot of each VPS are; empty where the VPS has none.",
+            unit="s",
+            sort_by=("Automated backup", True),
+            colour_thresholds=BACKUP_AGE_COLOURS,
+            overrides=[
+                override("vps", links=vps_link()),
+                *(
+                    override(f"Value #{ref}", displayName=name, **COLOUR_TEXT)
+                    for ref, (name, _) in newest.items()
+                ),
+            ],
+        ),
+        12,
+        8,
+    )
+    grid.add(
+        table(
+            "FTP backup space",
+            [
+                query(
+                    f"max by (account, vps) (ovh_vps_backup_ftp_usage_bytes{{{ACCOUNTS}}})",
+                    ref="A",
+                    table=True,
+                ),
+                query(
+                    f"max by (account, vps) (ovh_vps_backup_ftp_quota_bytes{{{ACCOUNTS}}})",
+                    ref="B",
+                    table=True,
+                ),
+                query(
+                    f"max by (account, vps) (ovh_vps_backup_ftp_usage_bytes{{{ACCOUNTS}}}"
+                    f" / (ovh_vps_backup_ftp_quota_bytes{{{ACCOUNTS}}} > 0))",
+                    ref="C",
+                    table=True,
+                ),
+                query(
+                    "max by (account, vps)"
+                    f" (ovh_vps_backup_ftp_read_only_since_timestamp_seconds{{{ACCOUNTS}}}) * 1000",
+                    ref="D",
+                    table=True,
+                ),
+            ],
+            "The FTP backup space of each VPS that has one; past its quota it turns read-only.",
+            sort_by=("Used share", True),
+            overrides=[
+                override("vps", links=vps_link()),
+                override("Value #A", displayName="Used", unit="bytes"),
+                override("Value #B", displayName="Quota", unit="bytes"),
+                override(
+                    "Value #C",
+                    displayName="Used share",
+                    unit="percentunit",
+                    thresholds=DISK_COLOURS,
+                    **COLOUR_TEXT,
+                ),
+                override("Value #D", displayName="Read-only since", unit="dateTimeAsIso"),
+            ],
+        ),
+        12,
+        8,
+    )
 
-    return dashboard(
-        FLEET_UID,
-        "OVH VPS / Fleet overview",
-        "State, size, tasks and backups of every OVHcloud VPS the exporter sees.",
-        grid,
-        [account_variable("ovh_vps_info")],
+
+def fleet_locks_and_migrations(grid: Layout) -> None:
+    """Add why VPS are locked and which migrations OVHcloud offers or runs."""
+    grid.row("Locks and migrations")
+    grid.add(
+        table(
+            "Locked VPS",
+            [query(f"max by (account, vps, reason) (ovh_vps_lock_info{{{ACCOUNTS}}})", table=True)],
+            "VPS OVHcloud has locked, with the reason it gives; 15 minutes raise OvhVpsLocked.",
+            hidden=("Value",),
+            overrides=[override("vps", links=vps_link())],
+        ),
+        8,
+        8,
+    )
+    grid.add(
+        table(
+            "Migrations",
+            [
+                query(
+                    "max by (account, vps, migration, status) (ovh_vps_migration_status"
+                    f'{{{ACCOUNTS}, status!="notAvailable"}} == 1)',
+                    ref="A",
+                    table=True,
+                ),
+                query(
+                    "max by (account, vps, migration)"
+                    f" (ovh_vps_migration_date_timestamp_seconds{{{ACCOUNTS}}}) * 1000",
+                    ref="B",
+                    table=True,
+                ),
+            ],
+            "Migrations to a newer range that OVHcloud offers, plans or runs for each VPS.",
+            hidden=("Value #A",),
+            sort_by=("Planned start", False),
+            overrides=[
+                override("vps", links=vps_link()),
+                override("Value #B", displayName="Planned start", unit="dateTimeAsIso"),
+            ],
+        ),
+        16,
+        8,
     )
 
 
 def one_vps() -> JSON:
     """Return the dashboard of one VPS."""
     grid = Layout()
+    vps_overview(grid)
+    vps_tasks(grid)
+    vps_disks(grid)
+    vps_network(grid)
+    vps_options(grid)
+    vps_backups(grid)
+    vps_billing(grid)
+    return dashboard(
+        VPS_UID,
+        "OVH VPS / VPS",
+        "State, place, tasks, disks, network, options, backups and billing of one OVHcloud VPS.",
+        grid,
+        [
+            account_variable("ovh_vps_info", multi=False),
+            query_variable(
+                "vps",
+                "VPS",
+                'label_values(ovh_vps_info{account="$account"}, vps)',
+                multi=False,
+            ),
+        ],
+    )
+
+
+def vps_overview(grid: Layout) -> None:
+    """Add the VPS's state, size, place and system."""
     grid.row("VPS")
     grid.add(
         stat(
@@ -796,21 +1107,82 @@ def one_vps() -> JSON:
         4,
     )
     grid.add(
-        stat(
+        flag_stat(
             "Rescue mode",
             f"ovh_vps_rescue_mode{{{ONE_VPS}}}",
             "Whether the VPS boots the rescue system.",
-            mappings=yes_no(("RESCUE", ORANGE), ("no", GREEN)),
+            ("RESCUE", ORANGE),
+            ("no", GREEN),
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        flag_stat(
+            "Locked",
+            f"ovh_vps_locked{{{ONE_VPS}}}",
+            "Whether OVHcloud has locked the VPS.",
+            ("LOCKED", ORANGE),
+            ("no", GREEN),
         ),
         4,
         4,
     )
     grid.add(
         stat(
-            "Locked",
-            f"ovh_vps_locked{{{ONE_VPS}}}",
-            "Whether OVHcloud has locked the VPS.",
-            mappings=yes_no(("LOCKED", ORANGE), ("no", GREEN)),
+            "Datacenter",
+            f"ovh_vps_location_info{{{ONE_VPS}}}",
+            "Where the VPS runs.",
+            legend="{{long_name}} ({{country}})",
+            text_mode="name",
+        ),
+        6,
+        4,
+    )
+    grid.add(
+        stat(
+            "Operating system",
+            f"ovh_vps_distribution_info{{{ONE_VPS}}}",
+            "The OS template installed; none for a VPS installed from an image.",
+            legend="{{name}}",
+            text_mode="name",
+            no_value="own image",
+        ),
+        6,
+        4,
+    )
+    grid.add(
+        flag_stat(
+            "SLA monitoring",
+            f"ovh_vps_sla_monitoring{{{ONE_VPS}}}",
+            "Whether OVHcloud's SLA monitoring watches the VPS.",
+            ("on", GREEN),
+            ("off", BLUE),
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        flag_stat(
+            "Service expired (HTTP 460)",
+            f"ovh_vps_service_expired{{{ONE_VPS}}}",
+            "EXPIRED when OVH answers HTTP 460 for the VPS: the service expired and is"
+            " suspended; 15 minutes raise OvhVpsServiceExpired.",
+            ("EXPIRED", RED),
+            ("no", GREEN),
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Lock reason",
+            f"ovh_vps_lock_info{{{ONE_VPS}}} or on (account, vps)"
+            f" label_replace(ovh_vps_locked{{{ONE_VPS}}} == 0, "
+            '"reason", "not locked", "", "")',
+            "Why OVHcloud has locked the VPS, when it has.",
+            legend="{{reason}}",
+            text_mode="name",
         ),
         4,
         4,
@@ -837,6 +1209,9 @@ def one_vps() -> JSON:
         5,
     )
 
+
+def vps_tasks(grid: Layout) -> None:
+    """Add the VPS's open tasks, their age, errors and the operations the manager sees running."""
     grid.row("Tasks")
     grid.add(
         timeseries(
@@ -870,14 +1245,284 @@ def one_vps() -> JSON:
         8,
         8,
     )
-
-    grid.row("Automated backup")
+    grid.add(
+        flag_stat(
+            "Upgrade under way",
+            f"ovh_vps_upgrade_in_progress{{{ONE_VPS}}}",
+            "Whether the manager lists an uncompleted upgradeVm task.",
+            ("upgrading", BLUE),
+            ("no", GREEN),
+        ),
+        6,
+        3,
+    )
+    grid.add(
+        flag_stat(
+            "Migration under way",
+            f"ovh_vps_migration_in_progress{{{ONE_VPS}}}",
+            "Whether the manager lists an uncompleted migrate task.",
+            ("migrating", BLUE),
+            ("no", GREEN),
+        ),
+        6,
+        3,
+    )
     grid.add(
         stat(
+            "Migration offer",
+            f"ovh_vps_migration_status{{{ONE_VPS}}} == 1",
+            "Status of the migration to a newer range OVHcloud offers for this VPS.",
+            legend="{{migration}}: {{status}}",
+            text_mode="name",
+        ),
+        6,
+        3,
+    )
+    grid.add(
+        stat(
+            "Migration planned for",
+            f"ovh_vps_migration_date_timestamp_seconds{{{ONE_VPS}}} * 1000",
+            "Planned start of the migration, when one is planned.",
+            unit="dateTimeAsIso",
+            no_value="none",
+        ),
+        6,
+        3,
+    )
+
+
+def vps_disks(grid: Layout) -> None:
+    """Add the VPS's disks, their state and their use."""
+    grid.row("Disks")
+    grid.add(
+        table(
+            "Disks",
+            [
+                query(
+                    f"max by (account, vps, disk, type) (ovh_vps_disk_info{{{ONE_VPS}}})",
+                    ref="A",
+                    table=True,
+                ),
+                query(
+                    f"max by (account, vps, disk, state) (ovh_vps_disk_state{{{ONE_VPS}}} == 1)",
+                    ref="B",
+                    table=True,
+                ),
+                query(
+                    f"max by (account, vps, disk) (ovh_vps_disk_size_bytes{{{ONE_VPS}}})",
+                    ref="C",
+                    table=True,
+                ),
+                query(
+                    f"max by (account, vps, disk) (ovh_vps_disk_used_bytes{{{ONE_VPS}}})",
+                    ref="D",
+                    table=True,
+                ),
+                query(
+                    f"max by (account, vps, disk) (ovh_vps_disk_used_bytes{{{ONE_VPS}}}"
+                    f" / (ovh_vps_disk_size_bytes{{{ONE_VPS}}} > 0))",
+                    ref="E",
+                    table=True,
+                ),
+            ],
+            "Each disk of the VPS; used space as OVHcloud measures it, empty where it has no"
+            " figure. Over 90 % for 30 minutes raises OvhVpsDiskNearlyFull.",
+            hidden=("account", "vps", "Value #A", "Value #B"),
+            overrides=[
+                override("Value #C", displayName="Size", unit="bytes"),
+                override("Value #D", displayName="Used", unit="bytes"),
+                override(
+                    "Value #E",
+                    displayName="Used share",
+                    unit="percentunit",
+                    thresholds=DISK_COLOURS,
+                    **COLOUR_TEXT,
+                ),
+            ],
+        ),
+        12,
+        8,
+    )
+    grid.add(
+        timeseries(
+            "Disk space",
+            [
+                query(f"ovh_vps_disk_used_bytes{{{ONE_VPS}}}", "disk {{disk}}", ref="A"),
+                query(
+                    f"ovh_vps_manager_disk_used_bytes{{{ONE_VPS}}}",
+                    "all disks, by the manager",
+                    ref="B",
+                ),
+                query(
+                    f"ovh_vps_manager_disk_size_bytes{{{ONE_VPS}}}",
+                    "size, by the manager",
+                    ref="C",
+                ),
+            ],
+            "Used space of each disk, and of the whole VPS as the manager shows it.",
+            unit="bytes",
+        ),
+        12,
+        8,
+    )
+
+
+def vps_network(grid: Layout) -> None:
+    """Add the VPS's IPs, reverse DNS, secondary DNS and traffic."""
+    grid.row("Network")
+    grid.add(
+        table(
+            "IPs",
+            [query(f"max by (version, type) (ovh_vps_ips{{{ONE_VPS}}})", table=True)],
+            "IPs of the VPS by version and type.",
+            overrides=[override("Value", displayName="IPs")],
+        ),
+        8,
+        6,
+    )
+    grid.add(
+        stat(
+            "Additional IPs allowed",
+            f"ovh_vps_maximum_additional_ips{{{ONE_VPS}}}",
+            "Additional IPs the model of the VPS allows.",
+        ),
+        4,
+        6,
+    )
+    grid.add(
+        flag_stat(
+            "Another IPv4 can be ordered",
+            f"ovh_vps_can_get_more_ipv4{{{ONE_VPS}}}",
+            "Whether the manager offers another IPv4 for the VPS.",
+            ("yes", GREEN),
+            ("no", BLUE),
+        ),
+        4,
+        6,
+    )
+    grid.add(
+        flag_stat(
+            "Reverse DNS of the primary IPv4",
+            f"ovh_vps_primary_ipv4_reverse_set{{{ONE_VPS}}}",
+            "Whether the primary IPv4 has a reverse DNS name; mail servers want one.",
+            ("set", GREEN),
+            ("none", ORANGE),
+        ),
+        4,
+        6,
+    )
+    grid.add(
+        stat(
+            "Secondary DNS domains",
+            f"ovh_vps_secondary_dns_domains{{{ONE_VPS}}}",
+            "Domains OVH's secondary DNS serves for the VPS.",
+        ),
+        4,
+        6,
+    )
+    grid.add(
+        table(
+            "IPs in the manager",
+            [
+                query(f"max by (version) (ovh_vps_manager_ips{{{ONE_VPS}}})", ref="A", table=True),
+                query(
+                    f"max by (version) (ovh_vps_manager_ips_max{{{ONE_VPS}}})", ref="B", table=True
+                ),
+            ],
+            "IPs of each version as the manager counts them, and the most the VPS can have.",
+            overrides=[
+                override("Value #A", displayName="IPs"),
+                override("Value #B", displayName="At most"),
+            ],
+        ),
+        8,
+        6,
+    )
+    grid.add(
+        stat(
+            "Traffic used",
+            f"ovh_vps_traffic_used_bytes{{{ONE_VPS}}}",
+            "Network traffic counted against the quota, as the manager shows it.",
+            unit="bytes",
+        ),
+        8,
+        6,
+    )
+    grid.add(
+        stat(
+            "Traffic quota",
+            f"ovh_vps_traffic_quota_bytes{{{ONE_VPS}}}",
+            "Network traffic quota of the VPS; none means unlimited.",
+            unit="bytes",
+            no_value="unlimited",
+        ),
+        8,
+        6,
+    )
+
+
+def vps_options(grid: Layout) -> None:
+    """Add the options the VPS has subscribed, and those the manager offers or shows active."""
+    grid.row("Options")
+    grid.add(
+        table(
+            "Options",
+            [query(f"max by (option) (ovh_vps_option_subscribed{{{ONE_VPS}}})", table=True)],
+            "Options of the VPS by the API v1: subscribed or not.",
+            overrides=[
+                override(
+                    "Value",
+                    displayName="Subscribed",
+                    mappings=yes_no(("yes", GREEN), ("no", BLUE)),
+                    **COLOUR_TEXT,
+                )
+            ],
+        ),
+        12,
+        7,
+    )
+    grid.add(
+        table(
+            "Options in the manager",
+            [
+                query(
+                    f"max by (option) (ovh_vps_option_available{{{ONE_VPS}}})", ref="A", table=True
+                ),
+                query(
+                    f"max by (option) (ovh_vps_option_activated{{{ONE_VPS}}})", ref="B", table=True
+                ),
+            ],
+            "Options as the manager shows them: offered for this VPS, and active on it.",
+            overrides=[
+                override(
+                    "Value #A",
+                    displayName="Offered",
+                    mappings=yes_no(("yes", GREEN), ("no", BLUE)),
+                    **COLOUR_TEXT,
+                ),
+                override(
+                    "Value #B",
+                    displayName="Active",
+                    mappings=yes_no(("yes", GREEN), ("no", BLUE)),
+                    **COLOUR_TEXT,
+                ),
+            ],
+        ),
+        12,
+        7,
+    )
+
+
+def vps_backups(grid: Layout) -> None:
+    """Add the VPS's automated backup, snapshot, Veeam and FTP backup."""
+    grid.row("Backups and snapshot")
+    grid.add(
+        flag_stat(
             "Automated backup",
             f"ovh_vps_automated_backup_enabled{{{ONE_VPS}}}",
             "Whether the automated backup option is on.",
-            mappings=yes_no(("on", GREEN), ("off", ORANGE)),
+            ("on", GREEN),
+            ("off", ORANGE),
         ),
         6,
         4,
@@ -899,7 +1544,7 @@ def one_vps() -> JSON:
             f"time() - ovh_vps_automated_backup_last_restore_point_timestamp_seconds{{{ONE_VPS}}}",
             "Past 36 hours raises OvhVpsAutomatedBackupRestorePointTooOld.",
             unit="s",
-            colour_thresholds=thresholds(GREEN, (36 * HOUR, ORANGE)),
+            colour_thresholds=BACKUP_AGE_COLOURS,
             no_value="none",
         ),
         6,
@@ -916,7 +1561,167 @@ def one_vps() -> JSON:
         6,
         4,
     )
+    grid.add(
+        stat(
+            "Restore points kept",
+            f"ovh_vps_automated_backup_rotation{{{ONE_VPS}}}",
+            "How many daily restore points the automated backup keeps.",
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Daily backup at",
+            f"ovh_vps_automated_backup_schedule_seconds{{{ONE_VPS}}}",
+            "Time of day of the automated backup, as OVHcloud writes it.",
+            unit="clocks",
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Attached backups",
+            f"ovh_vps_automated_backup_attached_backups{{{ONE_VPS}}}",
+            "Restore points attached to the VPS for browsing.",
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        flag_stat(
+            "Snapshot",
+            f"ovh_vps_snapshot_present{{{ONE_VPS}}}",
+            "Whether the VPS has a snapshot.",
+            ("yes", GREEN),
+            ("none", BLUE),
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Snapshot taken",
+            f"ovh_vps_snapshot_creation_timestamp_seconds{{{ONE_VPS}}} * 1000",
+            "When the snapshot was taken.",
+            unit="dateTimeAsIso",
+            no_value="none",
+        ),
+        8,
+        4,
+    )
+    grid.add(
+        flag_stat(
+            "Veeam backup",
+            f"ovh_vps_veeam_enabled{{{ONE_VPS}}}",
+            "Whether the Veeam backup of the VPS is on.",
+            ("on", GREEN),
+            ("off", BLUE),
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Veeam restore points",
+            f"ovh_vps_veeam_restore_points{{{ONE_VPS}}}",
+            "Veeam restore points of the VPS.",
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Newest Veeam restore point",
+            f"ovh_vps_veeam_last_restore_point_timestamp_seconds{{{ONE_VPS}}} * 1000",
+            "When the newest Veeam restore point was made.",
+            unit="dateTimeAsIso",
+            no_value="none",
+        ),
+        8,
+        4,
+    )
+    grid.add(
+        stat(
+            "Age of the newest Veeam restore point",
+            f"time() - ovh_vps_veeam_last_restore_point_timestamp_seconds{{{ONE_VPS}}}",
+            "How old the newest Veeam restore point is.",
+            unit="s",
+            colour_thresholds=BACKUP_AGE_COLOURS,
+            no_value="none",
+        ),
+        8,
+        4,
+    )
+    grid.add(
+        stat(
+            "FTP backup used",
+            f"ovh_vps_backup_ftp_usage_bytes{{{ONE_VPS}}}",
+            "Space used on the VPS's FTP backup.",
+            unit="bytes",
+            no_value="no FTP backup",
+        ),
+        6,
+        4,
+    )
+    grid.add(
+        stat(
+            "FTP backup quota",
+            f"ovh_vps_backup_ftp_quota_bytes{{{ONE_VPS}}}",
+            "Space of the VPS's FTP backup.",
+            unit="bytes",
+            no_value="no FTP backup",
+        ),
+        6,
+        4,
+    )
+    grid.add(
+        stat(
+            "FTP backup used share",
+            f"ovh_vps_backup_ftp_usage_bytes{{{ONE_VPS}}}"
+            f" / ovh_vps_backup_ftp_quota_bytes{{{ONE_VPS}}}",
+            "Past its quota the FTP backup turns read-only.",
+            unit="percentunit",
+            colour_thresholds=DISK_COLOURS,
+            no_value="no FTP backup",
+        ),
+        6,
+        4,
+    )
+    grid.add(
+        stat(
+            "FTP backup read-only since",
+            f"ovh_vps_backup_ftp_read_only_since_timestamp_seconds{{{ONE_VPS}}} * 1000",
+            "Since when the FTP backup refuses writes for exceeding its quota.",
+            unit="dateTimeAsIso",
+            colour_thresholds=thresholds(RED),
+            no_value="writable",
+        ),
+        6,
+        4,
+    )
 
+
+def key_dates(selector: str) -> str:
+    """PromQL for the billing dates of one VPS, one series per date named in label ``date``."""
+    dates = {
+        "service created": "ovh_vps_service_creation_timestamp_seconds",
+        "next billing": "ovh_vps_service_next_billing_timestamp_seconds",
+        "expiration": "ovh_vps_expiration_timestamp_seconds",
+        "termination": "ovh_vps_service_termination_timestamp_seconds",
+        "engaged until (serviceInfos)": "ovh_vps_engaged_up_to_timestamp_seconds",
+        "engagement end (services)": "ovh_vps_service_engagement_end_timestamp_seconds",
+    }
+    series = " or ".join(
+        f'label_replace({metric}{{{selector}}}, "date", "{name}", "", "")'
+        for name, metric in dates.items()
+    )
+    return f"max by (date) ({series})"
+
+
+def vps_billing(grid: Layout) -> None:
+    """Add the VPS's renewal, price, lifecycle, pending actions and key dates."""
     grid.row("Billing")
     grid.add(
         stat(
@@ -940,21 +1745,23 @@ def one_vps() -> JSON:
         4,
     )
     grid.add(
-        stat(
+        flag_stat(
             "Automatic renewal",
             f"ovh_vps_renew_automatic{{{ONE_VPS}}}",
             "Whether the service renews automatically.",
-            mappings=yes_no(("on", GREEN), ("off", ORANGE)),
+            ("on", GREEN),
+            ("off", ORANGE),
         ),
         5,
         4,
     )
     grid.add(
-        stat(
+        flag_stat(
             "Delete at expiration",
             f"ovh_vps_delete_at_expiration{{{ONE_VPS}}}",
             "Whether a termination at expiration was requested.",
-            mappings=yes_no(("DELETE", RED), ("no", GREEN)),
+            ("DELETE", RED),
+            ("no", GREEN),
         ),
         5,
         4,
@@ -970,27 +1777,138 @@ def one_vps() -> JSON:
         4,
         4,
     )
-
-    return dashboard(
-        VPS_UID,
-        "OVH VPS / VPS",
-        "State, tasks, backups and billing of one OVHcloud VPS.",
-        grid,
-        [
-            account_variable("ovh_vps_info", multi=False),
-            query_variable(
-                "vps",
-                "VPS",
-                'label_values(ovh_vps_info{account="$account"}, vps)',
-                multi=False,
-            ),
-        ],
+    grid.add(
+        stat(
+            "Price per month",
+            f"ovh_vps_service_monthly_price{{{ONE_VPS}}}",
+            "Price of the VPS's plan per month, in the account's currency.",
+            legend="{{currency}}",
+            text_mode="value_and_name",
+            decimals=2,
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Plan",
+            f"ovh_vps_service_info{{{ONE_VPS}}}",
+            "Plan code and service id of the VPS's subscription.",
+            legend="{{plan_code}} (service {{service_id}})",
+            text_mode="name",
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Renewal",
+            f"ovh_vps_service_renew_mode{{{ONE_VPS}}} == 1",
+            "Renewal mode of the subscription.",
+            legend="{{mode}}",
+            text_mode="name",
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Renewal period in months",
+            f"ovh_vps_service_renew_period_seconds{{{ONE_VPS}}} / {MONTH}",
+            "How long each renewal extends the service.",
+            decimals=0,
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Lifecycle",
+            f"ovh_vps_service_lifecycle_state{{{ONE_VPS}}} == 1",
+            "Lifecycle state of the subscription.",
+            legend="{{state}}",
+            text_mode="name",
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "At the end of the engagement",
+            f"ovh_vps_service_engagement_end_strategy{{{ONE_VPS}}} == 1",
+            "What OVHcloud does when the engagement ends.",
+            legend="{{strategy}}",
+            text_mode="name",
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Pending actions",
+            f"ovh_vps_service_pending_action{{{ONE_VPS}}}",
+            "Actions OVHcloud will carry out on the subscription; a terminate action raises"
+            " OvhVpsPendingTermination or OvhVpsDeleteAtExpiration.",
+            legend="{{action}}",
+            mappings=yes_no(("PENDING", ORANGE), ("no", GREEN)),
+            text_mode="value_and_name",
+        ),
+        8,
+        6,
+    )
+    grid.add(
+        flag_stat(
+            "Re-engagement suggested",
+            f"ovh_vps_should_reengage{{{ONE_VPS}}}",
+            "Whether the manager invites renewing the commitment.",
+            ("yes", ORANGE),
+            ("no", GREEN),
+        ),
+        4,
+        6,
+    )
+    dates = key_dates(ONE_VPS)
+    grid.add(
+        table(
+            "Billing dates",
+            [
+                query(f"{dates} * 1000", ref="A", table=True),
+                query(f"{dates} - time()", ref="B", table=True),
+            ],
+            "Every date of the subscription that OVHcloud gives, soonest first.",
+            sort_by=("Date", False),
+            overrides=[
+                override("Value #A", displayName="Date", unit="dateTimeAsIso"),
+                override("Value #B", displayName="From now", unit="s"),
+            ],
+        ),
+        12,
+        6,
     )
 
 
 def billing() -> JSON:
     """Return the billing and renewals dashboard."""
     grid = Layout()
+    billing_summary(grid)
+    billing_timeline(grid)
+    billing_decisions(grid)
+    billing_cost(grid)
+    billing_payment_methods(grid)
+    billing_status(grid)
+    return dashboard(
+        BILLING_UID,
+        "OVH VPS / Billing and renewals",
+        "Expiration dates, renewals, terminations, engagements, cost, payment methods and billing"
+        " status of every VPS.",
+        grid,
+        [account_variable("ovh_vps_expiration_timestamp_seconds")],
+        time_from="now-7d",
+    )
+
+
+def billing_summary(grid: Layout) -> None:
+    """Add the billing headline numbers."""
     grid.row("Summary")
     alarm = thresholds(GREEN, (1, RED))
     notice = thresholds(GREEN, (1, ORANGE))
@@ -1028,12 +1946,63 @@ def billing() -> JSON:
             f"count(ovh_vps_engaged_up_to_timestamp_seconds{{{ACCOUNTS}}}) or vector(0)",
             None,
         ),
+        (
+            "Pending terminations",
+            "count(ovh_vps_service_pending_action"
+            f'{{{ACCOUNTS}, action=~"terminate.*"}} == 1) or vector(0)',
+            alarm,
+        ),
+        (
+            "Answering 460 (expired)",
+            f"count(ovh_vps_service_expired{{{ACCOUNTS}}} == 1) or vector(0)",
+            alarm,
+        ),
+        (
+            "Engagements ending within 30 days",
+            "count(ovh_vps_service_engagement_end_timestamp_seconds"
+            f"{{{ACCOUNTS}}} - time() < 30 * {DAY}) or vector(0)",
+            notice,
+        ),
+        (
+            "Payment methods expiring within 30 days",
+            "count(ovh_account_payment_method_expiration_timestamp_seconds"
+            f"{{{ACCOUNTS}}} - time() < 30 * {DAY}) or vector(0)",
+            notice,
+        ),
     ]
     for title, expr, colours in counters:
         grid.add(
             stat(title, expr, f"{title}: number of services.", colour_thresholds=colours), 4, 4
         )
+    grid.add(
+        stat(
+            "Usable payment methods",
+            f'sum by (account) (ovh_account_payment_methods{{{ACCOUNTS}, status="VALID"}})',
+            "Payment methods OVHcloud can charge (status VALID), per account; none for an hour"
+            " raises OvhAccountNoUsablePaymentMethod.",
+            legend="{{account}}",
+            text_mode="value_and_name",
+            colour_thresholds=thresholds(RED, (1, GREEN)),
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat(
+            "Monthly cost",
+            f"sum by (currency) (ovh_vps_service_monthly_price{{{ACCOUNTS}}})",
+            "What the VPS cost per month together, by currency.",
+            legend="{{currency}}",
+            text_mode="value_and_name",
+            decimals=2,
+        ),
+        4,
+        4,
+    )
 
+
+def billing_timeline(grid: Layout) -> None:
+    """Add the expiration timeline and the table of renewals."""
     grid.row("Expiration timeline")
     grid.add(
         bargauge(
@@ -1048,7 +2017,6 @@ def billing() -> JSON:
         12,
     )
     expiration = f"max by (account, vps) (ovh_vps_expiration_timestamp_seconds{{{ACCOUNTS}}})"
-    colour_text = {"custom.cellOptions": {"type": "color-text"}}
     grid.add(
         table(
             "Renewals",
@@ -1076,6 +2044,24 @@ def billing() -> JSON:
                     ref="F",
                     table=True,
                 ),
+                query(
+                    "max by (account, vps)"
+                    f" (ovh_vps_service_next_billing_timestamp_seconds{{{ACCOUNTS}}}) * 1000",
+                    ref="G",
+                    table=True,
+                ),
+                query(
+                    "max by (account, vps)"
+                    f" (ovh_vps_service_renew_period_seconds{{{ACCOUNTS}}}) / {MONTH}",
+                    ref="H",
+                    table=True,
+                ),
+                query(
+                    "max by (account, vps)"
+                    f" (ovh_vps_service_creation_timestamp_seconds{{{ACCOUNTS}}}) * 1000",
+                    ref="I",
+                    table=True,
+                ),
             ],
             "Every service by expiration date; click a VPS to open its dashboard.",
             hidden=("Value #E",),
@@ -1088,35 +2074,42 @@ def billing() -> JSON:
                     displayName="Time left",
                     unit="s",
                     thresholds=thresholds(RED, (7 * DAY, ORANGE), (30 * DAY, GREEN)),
-                    **colour_text,
+                    **COLOUR_TEXT,
                 ),
                 override(
                     "Value #C",
                     displayName="Automatic renewal",
                     mappings=yes_no(("on", GREEN), ("off", ORANGE)),
-                    **colour_text,
+                    **COLOUR_TEXT,
                 ),
                 override(
                     "Value #D",
                     displayName="Delete at expiration",
                     mappings=yes_no(("DELETE", RED), ("no", GREEN)),
-                    **colour_text,
+                    **COLOUR_TEXT,
                 ),
                 override(
                     "status",
                     mappings=value_text(
                         {status: (status, colour) for status, colour in STATUS_COLOURS.items()}
                     ),
-                    **colour_text,
+                    **COLOUR_TEXT,
                 ),
                 override("Value #F", displayName="Engaged until", unit="dateTimeAsIso"),
+                override("Value #G", displayName="Next billing", unit="dateTimeAsIso"),
+                override("Value #H", displayName="Renewal (months)", decimals=0),
+                override("Value #I", displayName="Created", unit="dateTimeAsIso"),
             ],
         ),
         14,
         12,
     )
 
+
+def billing_decisions(grid: Layout) -> None:
+    """Add the services that stop or end unless someone acts, and the engagements."""
     grid.row("Services needing a decision")
+    expiration = f"max by (account, vps) (ovh_vps_expiration_timestamp_seconds{{{ACCOUNTS}}})"
     for title, flag, description in (
         (
             "Without automatic renewal",
@@ -1150,29 +2143,212 @@ def billing() -> JSON:
                     override("Value #B", displayName="Time left", unit="s"),
                 ],
             ),
-            8,
+            12,
             8,
         )
+    termination = (
+        f"max by (account, vps) (ovh_vps_service_termination_timestamp_seconds{{{ACCOUNTS}}})"
+    )
+    grid.add(
+        table(
+            "Pending terminations",
+            [
+                query(
+                    "max by (account, vps, action) (ovh_vps_service_pending_action"
+                    f'{{{ACCOUNTS}, action=~"terminate.*"}} == 1)',
+                    ref="A",
+                    table=True,
+                ),
+                query(f"{termination} * 1000", ref="B", table=True),
+                query(f"{termination} - time()", ref="C", table=True),
+            ],
+            "Services OVHcloud will end, with the action pending and the date it gives;"
+            " they raise OvhVpsPendingTermination or OvhVpsDeleteAtExpiration.",
+            hidden=("Value #A",),
+            sort_by=("Ends", False),
+            overrides=[
+                override("vps", links=vps_link()),
+                override("Value #B", displayName="Ends", unit="dateTimeAsIso"),
+                override("Value #C", displayName="Time left", unit="s"),
+            ],
+        ),
+        12,
+        8,
+    )
     engaged = f"max by (account, vps) (ovh_vps_engaged_up_to_timestamp_seconds{{{ACCOUNTS}}})"
+    engagement_end = (
+        f"max by (account, vps) (ovh_vps_service_engagement_end_timestamp_seconds{{{ACCOUNTS}}})"
+    )
     grid.add(
         table(
             "Engagement ends",
             [
                 query(f"{engaged} * 1000", ref="A", table=True),
                 query(f"{engaged} - time()", ref="B", table=True),
+                query(f"{engagement_end} * 1000", ref="C", table=True),
+                query(
+                    "max by (account, vps, strategy)"
+                    f" (ovh_vps_service_engagement_end_strategy{{{ACCOUNTS}}} == 1)",
+                    ref="D",
+                    table=True,
+                ),
+                query(
+                    f"max by (account, vps) (ovh_vps_should_reengage{{{ACCOUNTS}}})"
+                    " and on (account, vps)"
+                    f" ovh_vps_service_engagement_end_strategy{{{ACCOUNTS}}}",
+                    ref="E",
+                    table=True,
+                ),
             ],
-            "Services under a commitment, and when it ends.",
+            "Services under a commitment, when it ends and what OVHcloud does then.",
+            hidden=("Value #D",),
             sort_by=("Engaged until", False),
             overrides=[
                 override("vps", links=vps_link()),
                 override("Value #A", displayName="Engaged until", unit="dateTimeAsIso"),
                 override("Value #B", displayName="Time left", unit="s"),
+                override("Value #C", displayName="Engagement ends", unit="dateTimeAsIso"),
+                override("strategy", displayName="Then"),
+                override(
+                    "Value #E",
+                    displayName="Re-engagement suggested",
+                    mappings=yes_no(("yes", ORANGE), ("no", GREEN)),
+                    **COLOUR_TEXT,
+                ),
             ],
         ),
-        8,
+        12,
         8,
     )
 
+
+def billing_cost(grid: Layout) -> None:
+    """Add the monthly cost of the fleet by account and model."""
+    grid.row("Cost")
+    grid.add(
+        table(
+            "Monthly cost by account and model",
+            [
+                query(monthly_cost(ACCOUNTS, "account, model, currency"), ref="A", table=True),
+                query(
+                    "count by (account, model, currency) (ovh_vps_service_monthly_price"
+                    f"{{{ACCOUNTS}}} * on (account, vps) group_left (model)"
+                    f" max by (account, vps, model) (ovh_vps_info{{{ACCOUNTS}}}))",
+                    ref="B",
+                    table=True,
+                ),
+            ],
+            "What the VPS of each model cost per month, from the prices of their plans.",
+            sort_by=("Per month", True),
+            overrides=[
+                override("Value #A", displayName="Per month", decimals=2),
+                override("Value #B", displayName="VPS", decimals=0),
+            ],
+        ),
+        12,
+        8,
+    )
+    grid.add(
+        piechart(
+            "Monthly cost by model",
+            monthly_cost(ACCOUNTS, "model, currency"),
+            "{{model}} ({{currency}})",
+            "Share of the monthly cost of each model.",
+        ),
+        6,
+        8,
+    )
+    grid.add(
+        timeseries(
+            "Monthly cost by account",
+            [
+                query(
+                    f"sum by (account, currency) (ovh_vps_service_monthly_price{{{ACCOUNTS}}})",
+                    "{{account}} ({{currency}})",
+                )
+            ],
+            "What each account's VPS cost per month, over time.",
+        ),
+        6,
+        8,
+    )
+
+
+def billing_payment_methods(grid: Layout) -> None:
+    """Add the accounts' payment methods and when the usable ones expire."""
+    grid.row("Payment methods")
+    grid.add(
+        table(
+            "Accounts",
+            [
+                query(
+                    f"max by (account, subsidiary, currency) (ovh_account_info{{{ACCOUNTS}}})",
+                    table=True,
+                )
+            ],
+            "Each account's OVHcloud subsidiary and currency.",
+            hidden=("Value",),
+        ),
+        6,
+        8,
+    )
+    grid.add(
+        table(
+            "Payment methods by status",
+            [
+                query(
+                    f"sum by (account, status) (ovh_account_payment_methods{{{ACCOUNTS}}}) > 0",
+                    table=True,
+                )
+            ],
+            "Every payment method of each account, usable (VALID) or not.",
+            overrides=[override("Value", displayName="Methods", decimals=0)],
+        ),
+        6,
+        8,
+    )
+    method = "account, payment_method_id, payment_type"
+    expiry = (
+        f"max by ({method}) (ovh_account_payment_method_expiration_timestamp_seconds{{{ACCOUNTS}}})"
+    )
+    grid.add(
+        table(
+            "Usable payment methods",
+            [
+                query(
+                    f"max by ({method}) (ovh_account_payment_method_default{{{ACCOUNTS}}})",
+                    ref="A",
+                    table=True,
+                ),
+                query(f"{expiry} * 1000", ref="B", table=True),
+                query(f"{expiry} - time()", ref="C", table=True),
+            ],
+            "Payment methods OVHcloud can charge and when they expire; within 30 days raises"
+            " OvhAccountPaymentMethodExpiringSoon.",
+            sort_by=("Expires", False),
+            overrides=[
+                override(
+                    "Value #A",
+                    displayName="Default",
+                    mappings=yes_no(("default", GREEN), ("other", BLUE)),
+                ),
+                override("Value #B", displayName="Expires", unit="dateTimeAsIso"),
+                override(
+                    "Value #C",
+                    displayName="Time left",
+                    unit="s",
+                    thresholds=thresholds(RED, (30 * DAY, GREEN)),
+                    **COLOUR_TEXT,
+                ),
+            ],
+        ),
+        12,
+        8,
+    )
+
+
+def billing_status(grid: Layout) -> None:
+    """Add service and lifecycle statuses, and the services OVH answers 460 for."""
     grid.row("Service status")
     status_overrides = [
         override(status, color={"mode": "fixed", "fixedColor": colour})
@@ -1186,7 +2362,7 @@ def billing() -> JSON:
             "Billing status of every service.",
             overrides=status_overrides,
         ),
-        8,
+        6,
         8,
     )
     grid.add(
@@ -1203,7 +2379,34 @@ def billing() -> JSON:
             hidden=("Value",),
             overrides=[override("vps", links=vps_link())],
         ),
+        6,
         8,
+    )
+    grid.add(
+        piechart(
+            "Services by lifecycle state",
+            f"sum by (state) (ovh_vps_service_lifecycle_state{{{ACCOUNTS}}}) > 0",
+            "{{state}}",
+            "Lifecycle state of every subscription, from /services.",
+        ),
+        6,
+        8,
+    )
+    grid.add(
+        table(
+            "Services OVH answers 460 for",
+            [
+                query(
+                    f"max by (account, vps) (ovh_vps_service_expired{{{ACCOUNTS}}}) == 1",
+                    table=True,
+                )
+            ],
+            "OVH answers HTTP 460 when a service has expired and is suspended; 15 minutes"
+            " raise OvhVpsServiceExpired.",
+            hidden=("Value",),
+            overrides=[override("vps", links=vps_link())],
+        ),
+        6,
         8,
     )
     grid.add(
@@ -1214,23 +2417,29 @@ def billing() -> JSON:
             stacked=True,
             overrides=status_overrides,
         ),
-        8,
-        8,
-    )
-
-    return dashboard(
-        BILLING_UID,
-        "OVH VPS / Billing and renewals",
-        "Expiration dates, renewals, terminations, engagements and billing status of every VPS.",
-        grid,
-        [account_variable("ovh_vps_expiration_timestamp_seconds")],
-        time_from="now-7d",
+        24,
+        7,
     )
 
 
 def exporter_health() -> JSON:
     """Return the exporter health dashboard."""
     grid = Layout()
+    exporter_jobs(grid)
+    exporter_access(grid)
+    exporter_api(grid)
+    return dashboard(
+        EXPORTER_UID,
+        "OVH VPS / Exporter health",
+        "Refresh jobs, access to OVH, OVH API calls and parse errors of ovh-vps-exporter.",
+        grid,
+        [account_variable("ovh_exporter_refresh_success")],
+        time_from="now-6h",
+    )
+
+
+def exporter_jobs(grid: Layout) -> None:
+    """Add the refresh jobs' results, durations, intervals and the values kept past a failure."""
     grid.row("Refresh jobs")
     grid.add(
         stat(
@@ -1323,6 +2532,143 @@ def exporter_health() -> JSON:
         8,
     )
 
+    grid.add(
+        timeseries(
+            "Achieved interval",
+            [
+                query(
+                    "max by (account, refresh_job)"
+                    f" (ovh_exporter_refresh_cycle_seconds{{{ACCOUNTS}}})",
+                    "{{account}} / {{refresh_job}}",
+                )
+            ],
+            "Time between the starts of each job's last two runs; above the configured"
+            " interval, the request budget or OVH's answers slow the job down.",
+            unit="s",
+        ),
+        8,
+        8,
+    )
+    grid.add(
+        timeseries(
+            "Requests per run",
+            [
+                query(
+                    "max by (account, refresh_job)"
+                    f" (ovh_exporter_refresh_api_requests{{{ACCOUNTS}}})",
+                    "{{account}} / {{refresh_job}}",
+                )
+            ],
+            "Requests to the OVH API sent by the last run of each job.",
+        ),
+        8,
+        8,
+    )
+    grid.add(
+        table(
+            "VPS shown with values kept from an earlier read",
+            [
+                query(
+                    "time() - max by (account, vps, refresh_job)"
+                    f" (ovh_exporter_vps_last_success_timestamp_seconds{{{ACCOUNTS}}})",
+                    table=True,
+                )
+            ],
+            "VPS whose last reads by a job failed: the exporter shows the values of the read"
+            " this long ago until they are stale_after intervals old.",
+            unit="s",
+            sort_by=("Age", True),
+            overrides=[override("vps", links=vps_link()), override("Value", displayName="Age")],
+        ),
+        8,
+        8,
+    )
+
+
+def exporter_access(grid: Layout) -> None:
+    """Add whether OVH accepts the credentials and the manager session, and the budget's wait."""
+    grid.row("Access to OVH")
+    grid.add(
+        stat(
+            "Credentials",
+            f"min by (account) (ovh_exporter_auth_ok{{{ACCOUNTS}}})",
+            "Whether OVH accepts each account's credentials; refused for 5 minutes raises"
+            " OvhApiCredentialsRefused.",
+            legend="{{account}}",
+            mappings=yes_no(("accepted", GREEN), ("REFUSED", RED)),
+            text_mode="value_and_name",
+        ),
+        4,
+        6,
+    )
+    grid.add(
+        stat(
+            "Manager session",
+            f"min by (account) (ovh_exporter_manager_session_valid{{{ACCOUNTS}}})",
+            "Whether the OVHcloud manager accepts each account's session cookies; only for"
+            " accounts given a session. Refused for 5 minutes raises"
+            " OvhExporterManagerSessionInvalid.",
+            legend="{{account}}",
+            mappings=yes_no(("valid", GREEN), ("REFUSED", RED)),
+            text_mode="value_and_name",
+            no_value="no session",
+        ),
+        4,
+        6,
+    )
+    grid.add(
+        timeseries(
+            "Credential refusals",
+            [
+                query(
+                    "sum by (account) (increase(ovh_exporter_auth_failures_total"
+                    f"{{{ACCOUNTS}}}[$__rate_interval]))",
+                    "{{account}}",
+                )
+            ],
+            "Refusals of the credentials; after each one the account's requests pause for a"
+            " delay that doubles while they last.",
+        ),
+        5,
+        6,
+    )
+    grid.add(
+        timeseries(
+            "Secret file readings",
+            [
+                query(
+                    "sum by (account, outcome) (increase(ovh_exporter_credential_reloads_total"
+                    f"{{{ACCOUNTS}}}[$__rate_interval]))",
+                    "{{account}} {{outcome}}",
+                )
+            ],
+            "Readings of the secret files on SIGHUP or after a refusal: changed puts new"
+            " credentials in use, failed keeps the old ones.",
+        ),
+        5,
+        6,
+    )
+    grid.add(
+        timeseries(
+            "Waiting for the request budget",
+            [
+                query(
+                    "sum by (account) (increase(ovh_exporter_api_budget_wait_seconds_total"
+                    f"{{{ACCOUNTS}}}[$__rate_interval]))",
+                    "{{account}}",
+                )
+            ],
+            "Time requests spent waiting for the account's request budget in each interval;"
+            " steady waiting means the jobs ask for more than the budget allows.",
+            unit="s",
+        ),
+        6,
+        6,
+    )
+
+
+def exporter_api(grid: Layout) -> None:
+    """Add the OVH API calls by route and answer, and the parse errors."""
     grid.row("OVH API")
     requests = f"ovh_exporter_api_requests_total{{{ACCOUNTS}}}"
     grid.add(
@@ -1394,15 +2740,6 @@ def exporter_health() -> JSON:
         ),
         12,
         8,
-    )
-
-    return dashboard(
-        EXPORTER_UID,
-        "OVH VPS / Exporter health",
-        "Refresh jobs, OVH API calls and parse errors of ovh-vps-exporter.",
-        grid,
-        [account_variable("ovh_exporter_refresh_success")],
-        time_from="now-6h",
     )
 
 

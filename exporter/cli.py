@@ -1,7 +1,9 @@
-"""The `ovh-vps-exporter` command: `serve` (the default), `simulator` and `demo`."""
+"""The `ovh-vps-exporter` command: `serve` (the default), `check`, `credentials` and more."""
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -9,13 +11,15 @@ import structlog
 from aiohttp import web
 
 from exporter import __version__, logs
+from exporter.commands import check as check_command
+from exporter.commands import credentials as credentials_command
 from exporter.daemon import serve
 from exporter.settings import ConfigError, Settings, load_settings, parse_listen_address
 
 log = structlog.stdlib.get_logger(__name__)
 
 EXIT_CONFIG = 2
-COMMANDS = ("serve", "simulator", "demo")
+COMMANDS = ("serve", "check", "credentials", "simulator", "demo")
 
 
 def _add_common_flags(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +29,12 @@ def _add_common_flags(parser: argparse.ArgumentParser) -> None:
         dest="web_listen_address",
         help="address to serve /metrics on, HOST:PORT or :PORT "
         "(env OVH_EXPORTER_WEB_LISTEN_ADDRESS, default :10060)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        help="web config file enabling TLS and basic auth, in the Prometheus exporters' "
+        "format (env OVH_EXPORTER_WEB_CONFIG_FILE)",
     )
     parser.add_argument(
         "--log.level",
@@ -55,7 +65,35 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument(
         "--config.file",
         dest="config_file",
-        help="YAML configuration file (env OVH_EXPORTER_CONFIG_FILE; not supported yet)",
+        help="YAML file listing the OVH accounts to export (env OVH_EXPORTER_CONFIG_FILE; "
+        "see exporter/accounts.py)",
+    )
+
+    check = commands.add_parser(
+        "check",
+        help="check that each account reaches OVH, authenticates and can read every route "
+        "the exporter needs; exit 0 only when all do",
+    )
+    check.add_argument(
+        "--config.file",
+        dest="config_file",
+        help="YAML file listing the OVH accounts (env OVH_EXPORTER_CONFIG_FILE)",
+    )
+
+    credentials = commands.add_parser(
+        "credentials",
+        help="create a consumer key limited to the GET access rules the exporter needs",
+    )
+    credentials.add_argument(
+        "--endpoint", help="OVH endpoint alias or URL (env OVH_ENDPOINT, default ovh-eu)"
+    )
+    credentials.add_argument(
+        "--application-key",
+        dest="application_key",
+        help="the application key to create the consumer key for (env OVH_APPLICATION_KEY)",
+    )
+    credentials.add_argument(
+        "--redirection", help="URL the browser is sent to once the key is validated"
     )
 
     simulator = commands.add_parser(
@@ -103,9 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "simulator":
         logs.configure()
         return asyncio.run(_run_simulator(args))
+    if args.command == "credentials":
+        return asyncio.run(
+            credentials_command.run(args.endpoint, args.application_key, args.redirection)
+        )
+    if args.command == "check":
+        return asyncio.run(check_command.run({"config_file": args.config_file}))
 
     overrides = {
         "web_listen_address": args.web_listen_address,
+        "web_config_file": args.web_config_file,
         "log_level": args.log_level,
         "log_format": args.log_format,
         "config_file": getattr(args, "config_file", None),
@@ -151,20 +196,37 @@ async def _run_simulator(args: argparse.Namespace) -> int:
         f"  OVH_APPLICATION_KEY={simulator.DEMO_APPLICATION_KEY}\n"
         f"  OVH_APPLICATION_SECRET={simulator.DEMO_APPLICATION_SECRET}\n"
         f"  OVH_CONSUMER_KEY={simulator.DEMO_CONSUMER_KEY}\n"
+        "or, through its simulated manager:\n"
+        f"  OVH_EXPORTER_MANAGER={url.removesuffix('/1.0')}\n"
+        f"  OVH_EXPORTER_MANAGER_COOKIE='{simulator.DEMO_MANAGER_COOKIE}'\n"
         "These are the simulator's public demo credentials, not secrets.",
         flush=True,
     )
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
+    await _until_stopped()
+    await runner.cleanup()
     return 0
+
+
+async def _until_stopped() -> None:
+    """Wait for SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
 
 
 async def _run_demo(args: argparse.Namespace, overrides: dict[str, object]) -> int:
     from exporter import simulator  # noqa: PLC0415 - only the simulator commands need it.
 
-    runner, url = await _start_simulator(args)
+    # The demo talks to its own simulator only: the user's own OVH settings stay out of it.
+    for name in [name for name in os.environ if name.startswith("OVH_")]:
+        del os.environ[name]
+    try:
+        runner, url = await _start_simulator(args)
+    except (OSError, ValueError) as error:
+        print(f"ovh-vps-exporter demo: simulator: {error}", file=sys.stderr)
+        return 1
     overrides = {
         **overrides,
         "web_listen_address": overrides["web_listen_address"] or "127.0.0.1:10060",
@@ -172,6 +234,9 @@ async def _run_demo(args: argparse.Namespace, overrides: dict[str, object]) -> i
         "OVH_APPLICATION_KEY": simulator.DEMO_APPLICATION_KEY,
         "OVH_APPLICATION_SECRET": simulator.DEMO_APPLICATION_SECRET,
         "OVH_CONSUMER_KEY": simulator.DEMO_CONSUMER_KEY,
+        # The simulator has no fair-use limit: the whole fleet shows within seconds.
+        "requests_per_minute": 60_000.0,
+        "requests_burst": 1_000,
     }
     try:
         settings: Settings = load_settings(overrides)

@@ -11,23 +11,22 @@ For one running VPS the collector emits, among others::
 import platform
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from exporter import __version__
+from exporter import __version__, metrics
+from exporter.billing_metrics import account_families, service_families
+from exporter.collector_details import details_families
+from exporter.collector_manager import manager_families
+from exporter.cycles import cycle_families
+from exporter.health import health_families
+from exporter.metrics import SCHEDULED
 from exporter.model import RESTORE_POINT_STATES, SERVICE_STATUSES, VPS_STATES
+from exporter.rotation import reload_families
 from exporter.store import AccountSnapshot, Snapshot
 
-VPS_LABELS = ["account", "vps"]
-
-# Every VPS metric's HELP ends with this, so nobody mistakes a value for a live reading.
-SCHEDULED = "Refreshed on a schedule, not at scrape time."
-
-
-def _gauge(name: str, documentation: str, labels: list[str] | None = None) -> GaugeMetricFamily:
-    return GaugeMetricFamily(
-        name, f"{documentation} {SCHEDULED}", labels=VPS_LABELS + (labels or [])
-    )
+# SCHEDULED stays importable from here: the HELP rule names it collector.SCHEDULED.
+__all__ = ["SCHEDULED", "SnapshotCollector"]
 
 
 def _flag(value: bool) -> float:
@@ -54,24 +53,23 @@ class SnapshotCollector(Collector):
         yield from _tasks(accounts)
         yield from _backups(accounts)
         yield from _billing(accounts)
+        yield from service_families(accounts)
+        yield from account_families(accounts)
+        yield from details_families(accounts)
+        yield from manager_families(accounts)
         yield from _exporter(accounts)
+        yield from cycle_families(accounts)
+        yield from health_families(accounts)
+        yield from reload_families(accounts)
 
 
 def _vps_details(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
-    info = _gauge(
-        "ovh_vps_info",
-        "VPS details from /vps/{serviceName}, value 1.",
-        ["display_name", "model", "offer", "version", "zone", "zone_type", "offer_type", "cluster"],
-    )
-    state = _gauge(
-        "ovh_vps_state",
-        "VPS state from /vps/{serviceName}: 1 for the current state, 0 for the others.",
-        ["state"],
-    )
-    vcores = _gauge("ovh_vps_vcores", "Virtual cores of the VPS.")
-    memory = _gauge("ovh_vps_memory_bytes", "Memory of the VPS in bytes (memoryLimit).")
-    rescue = _gauge("ovh_vps_rescue_mode", "1 when the VPS boots in rescue mode (netbootMode).")
-    locked = _gauge("ovh_vps_locked", "1 when OVH has locked the VPS (lockStatus.locked).")
+    info = metrics.VPS_INFO.family()
+    state = metrics.VPS_STATE.family()
+    vcores = metrics.VPS_VCORES.family()
+    memory = metrics.VPS_MEMORY.family()
+    rescue = metrics.VPS_RESCUE.family()
+    locked = metrics.VPS_LOCKED.family()
 
     for account in accounts:
         for name, vps in account.vps.items():
@@ -113,21 +111,9 @@ def _vps_details(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
 
 
 def _tasks(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
-    tasks = _gauge(
-        "ovh_vps_tasks",
-        "Tasks of the VPS that are neither done nor cancelled, by state and type.",
-        ["state", "type"],
-    )
-    oldest = _gauge(
-        "ovh_vps_task_oldest_timestamp_seconds",
-        "Start date of the oldest open task of that state and type.",
-        ["state", "type"],
-    )
-    errors = CounterMetricFamily(
-        "ovh_vps_task_errors",
-        f"Tasks of the VPS seen in state error for the first time, by type. {SCHEDULED}",
-        labels=[*VPS_LABELS, "type"],
-    )
+    tasks = metrics.TASKS.family()
+    oldest = metrics.TASK_OLDEST.family()
+    errors = metrics.TASK_ERRORS.family()
 
     for account in accounts:
         for name, summary in account.tasks.items():
@@ -144,19 +130,9 @@ def _tasks(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
 
 
 def _backups(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
-    enabled = _gauge(
-        "ovh_vps_automated_backup_enabled",
-        "1 when automated backup is enabled (automatedBackup.state).",
-    )
-    points = _gauge(
-        "ovh_vps_automated_backup_restore_points",
-        "Automated backup restore points of the VPS, by state.",
-        ["state"],
-    )
-    newest = _gauge(
-        "ovh_vps_automated_backup_last_restore_point_timestamp_seconds",
-        "Date of the newest available automated backup restore point.",
-    )
+    enabled = metrics.BACKUP_ENABLED.family()
+    points = metrics.BACKUP_RESTORE_POINTS.family()
+    newest = metrics.BACKUP_LAST_RESTORE_POINT.family()
 
     for account in accounts:
         for name, backup in account.backups.items():
@@ -164,6 +140,8 @@ def _backups(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
             enabled.add_metric(key, _flag(backup.enabled))
             if backup.restore_points is not None:
                 points.add_metric([*key, RESTORE_POINT_STATES[0]], backup.restore_points)
+            for state, count in sorted(backup.other_restore_points.items()):
+                points.add_metric([*key, state], count)
             if backup.last_restore_point is not None:
                 newest.add_metric(key, backup.last_restore_point)
 
@@ -171,27 +149,11 @@ def _backups(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
 
 
 def _billing(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
-    expiration = _gauge(
-        "ovh_vps_expiration_timestamp_seconds",
-        "Expiration date of the VPS service (serviceInfos.expiration, midnight UTC).",
-    )
-    engaged = _gauge(
-        "ovh_vps_engaged_up_to_timestamp_seconds",
-        "End of the VPS's commitment (serviceInfos.engagedUpTo), when it has one.",
-    )
-    renew = _gauge(
-        "ovh_vps_renew_automatic",
-        "1 when the service renews automatically (serviceInfos.renew.automatic).",
-    )
-    delete = _gauge(
-        "ovh_vps_delete_at_expiration",
-        "1 when the service will be deleted at expiration (serviceInfos.renew.deleteAtExpiration).",
-    )
-    status = _gauge(
-        "ovh_vps_service_status",
-        "Service status from serviceInfos: 1 for the current status, 0 for the others.",
-        ["status"],
-    )
+    expiration = metrics.EXPIRATION.family()
+    engaged = metrics.ENGAGED_UP_TO.family()
+    renew = metrics.RENEW_AUTOMATIC.family()
+    delete = metrics.DELETE_AT_EXPIRATION.family()
+    status = metrics.SERVICE_STATUS.family()
 
     for account in accounts:
         for name, service in account.billing.items():
@@ -213,42 +175,13 @@ def _billing(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
 
 
 def _exporter(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
-    job_labels = ["account", "refresh_job"]
-    success = GaugeMetricFamily(
-        "ovh_exporter_refresh_success",
-        "1 when the last run of the refresh job succeeded for every VPS.",
-        labels=job_labels,
-    )
-    last_success = GaugeMetricFamily(
-        "ovh_exporter_refresh_last_success_timestamp_seconds",
-        "When the refresh job last succeeded.",
-        labels=job_labels,
-    )
-    duration = GaugeMetricFamily(
-        "ovh_exporter_refresh_duration_seconds",
-        "How long the last run of the refresh job took.",
-        labels=job_labels,
-    )
-    failures = CounterMetricFamily(
-        "ovh_exporter_refresh_failures",
-        "Runs of the refresh job that failed for at least one VPS.",
-        labels=job_labels,
-    )
-    requests = CounterMetricFamily(
-        "ovh_exporter_api_requests",
-        "Requests sent to the OVH API, by templated route and HTTP status (or transport error).",
-        labels=["account", "route", "code"],
-    )
-    parse_errors = CounterMetricFamily(
-        "ovh_exporter_parse_errors",
-        "Fields of OVH answers that had an unexpected type or value, by route.",
-        labels=["account", "route"],
-    )
-    build = GaugeMetricFamily(
-        "ovh_exporter_build_info",
-        "Version of the exporter and of Python, value 1.",
-        labels=["version", "python_version"],
-    )
+    success = metrics.REFRESH_SUCCESS.family()
+    last_success = metrics.REFRESH_LAST_SUCCESS.family()
+    duration = metrics.REFRESH_DURATION.family()
+    failures = metrics.REFRESH_FAILURES.family()
+    requests = metrics.API_REQUESTS.family()
+    parse_errors = metrics.PARSE_ERRORS.family()
+    build = metrics.BUILD_INFO.family()
     build.add_metric([__version__, platform.python_version()], 1.0)
 
     for account in accounts:

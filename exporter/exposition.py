@@ -2,15 +2,17 @@
 
 import asyncio
 import gzip
-import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry
-from prometheus_client import exposition as text_format
+import structlog
 from prometheus_client.openmetrics import exposition as openmetrics_format
 
 from exporter.collector import SnapshotCollector
+from exporter.rendering import decompressed, render_formats
 from exporter.store import Snapshot
+
+log = structlog.stdlib.get_logger(__name__)
 
 # The classic text format, which every Prometheus version reads; newer client
 # libraries default to announcing a later version that older servers do not know.
@@ -18,35 +20,51 @@ TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = openmetrics_format.CONTENT_TYPE_LATEST
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rendered:
-    """One snapshot's exposition in both formats, with gzip copies made on first request."""
+    """One snapshot's exposition in both formats, kept gzip-compressed only.
+
+    Prometheus always asks for gzip. Keeping the plain bytes too would take tens
+    of megabytes per format at 10,000 VPS, so a scraper that does not accept gzip
+    gets them decompressed as they are sent (`plain_pieces`). Both mappings are
+    keyed by "is OpenMetrics".
+    """
 
     generation: int
-    text: bytes
-    openmetrics: bytes
-    _gzipped: dict[bool, bytes] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    gzipped: Mapping[bool, bytes]
+    plain_sizes: Mapping[bool, int]
+
+    @property
+    def text(self) -> bytes:
+        """The whole text format, decompressed."""
+        return gzip.decompress(self.gzipped[False])
+
+    @property
+    def openmetrics(self) -> bytes:
+        """The whole OpenMetrics exposition, decompressed."""
+        return gzip.decompress(self.gzipped[True])
 
     def body(self, openmetrics: bool, compressed: bool) -> bytes:
         """The bytes for one format, gzip-compressed if asked."""
-        plain = self.openmetrics if openmetrics else self.text
-        if not compressed:
-            return plain
-        with self._lock:
-            if openmetrics not in self._gzipped:
-                self._gzipped[openmetrics] = gzip.compress(plain, compresslevel=6)
-            return self._gzipped[openmetrics]
+        packed = self.gzipped[openmetrics]
+        return packed if compressed else gzip.decompress(packed)
+
+    def plain_pieces(self, openmetrics: bool) -> Iterator[bytes]:
+        """The plain bytes of one format, decompressed a megabyte at a time."""
+        return decompressed(self.gzipped[openmetrics])
 
 
 def render(snapshot: Snapshot) -> Rendered:
-    """Render a snapshot in the Prometheus text format and in OpenMetrics."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(snapshot))
+    """Render a snapshot in the text format and in OpenMetrics, each also gzip-compressed.
+
+    The collector runs once for both formats, and the gzip copies are made here,
+    off the event loop, so that no scrape waits for a compression.
+    """
+    formats = render_formats(SnapshotCollector(snapshot).collect(), keep_plain=False)
     return Rendered(
         generation=snapshot.generation,
-        text=text_format.generate_latest(registry),
-        openmetrics=openmetrics_format.generate_latest(registry),  # type: ignore[no-untyped-call]
+        gzipped={False: formats.text_gzip, True: formats.openmetrics_gzip},
+        plain_sizes={False: formats.text_size, True: formats.openmetrics_size},
     )
 
 
@@ -58,6 +76,7 @@ class Exposition:
         self._latest = snapshot
         self._dirty = asyncio.Event()
         self._rendered = asyncio.Condition()
+        self._given_up = 0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -81,7 +100,11 @@ class Exposition:
             self._dirty.clear()
             snapshot = self._latest
             if snapshot.generation > self.current.generation:
-                self.current = await asyncio.to_thread(render, snapshot)
+                try:
+                    self.current = await asyncio.to_thread(render, snapshot)
+                except Exception:  # A bug must not freeze /metrics: keep serving the last bytes.
+                    log.exception("rendering the snapshot failed", generation=snapshot.generation)
+                    self._given_up = snapshot.generation
             async with self._rendered:
                 self._rendered.notify_all()
 
@@ -89,17 +112,39 @@ class Exposition:
         """Wait until the newest snapshot has been rendered."""
         async with self._rendered:
             await self._rendered.wait_for(
-                lambda: self.current.generation >= self._latest.generation
+                lambda: max(self.current.generation, self._given_up) >= self._latest.generation
             )
 
 
+def _weights(header: str) -> dict[str, float]:
+    """The quality of each value of an Accept or Accept-Encoding header (RFC 9110, 12.4.2)."""
+    weights: dict[str, float] = {}
+    for part in header.split(","):
+        value, *params = (item.strip() for item in part.split(";"))
+        if not value:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, text = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(text)
+                except ValueError:
+                    quality = 0.0
+        value = value.lower()
+        weights[value] = max(weights.get(value, 0.0), quality)
+    return weights
+
+
 def wants_openmetrics(accept: str) -> bool:
-    """True when the Accept header asks for OpenMetrics, as Prometheus does by default."""
-    for part in accept.split(","):
-        media, *params = (item.strip() for item in part.split(";"))
-        if media != "application/openmetrics-text":
-            continue
-        if any(param.replace(" ", "") in ("q=0", "q=0.0") for param in params):
-            continue
-        return True
-    return False
+    """True when the Accept header prefers OpenMetrics, as Prometheus does by default."""
+    weights = _weights(accept)
+    openmetrics = weights.get("application/openmetrics-text", 0.0)
+    text = max(weights.get("text/plain", 0.0), weights.get("*/*", 0.0))
+    return openmetrics > 0.0 and openmetrics >= text
+
+
+def wants_gzip(accept_encoding: str) -> bool:
+    """True when the Accept-Encoding header accepts gzip."""
+    weights = _weights(accept_encoding)
+    return weights.get("gzip", weights.get("*", 0.0)) > 0.0

@@ -10,8 +10,11 @@ from exporter.exposition import (
     OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     Exposition,
+    wants_gzip,
     wants_openmetrics,
 )
+from exporter.httpguard import MAX_BODY_BYTES, REQUEST_LIMITS, bounded_body, quiet_client_errors
+from exporter.webconfig import WebConfig, apply_web_config
 
 EXPOSITION = web.AppKey("exposition", Exposition)
 ReadyCheck = Callable[[], bool]
@@ -33,20 +36,30 @@ _LANDING = """<!DOCTYPE html>
 """
 
 
-async def metrics(request: web.Request) -> web.Response:
-    """Serve the last rendered snapshot, in the format and encoding the scraper asked for."""
+async def metrics(request: web.Request) -> web.StreamResponse:
+    """Serve the last rendered snapshot, in the format and encoding the scraper asked for.
+
+    The gzip bytes are kept and sent as they are; a scraper without gzip gets them
+    decompressed piece by piece, so it costs no more memory than one piece.
+    """
     rendered = request.app[EXPOSITION].current
     openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
-    compressed = "gzip" in request.headers.get("Accept-Encoding", "")
-    response = web.Response(
-        body=rendered.body(openmetrics, compressed),
-        headers={
-            "Content-Type": OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE,
-            "Vary": "Accept, Accept-Encoding",
-        },
-    )
+    compressed = wants_gzip(request.headers.get("Accept-Encoding", ""))
+    headers = {
+        "Content-Type": OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE,
+        "Vary": "Accept, Accept-Encoding",
+    }
     if compressed:
-        response.headers["Content-Encoding"] = "gzip"
+        headers["Content-Encoding"] = "gzip"
+        return web.Response(body=rendered.body(openmetrics, compressed=True), headers=headers)
+
+    response = web.StreamResponse(headers=headers)
+    response.content_length = rendered.plain_sizes[openmetrics]
+    await response.prepare(request)
+    if request.method != "HEAD":
+        for piece in rendered.plain_pieces(openmetrics):
+            await response.write(piece)
+    await response.write_eof()
     return response
 
 
@@ -69,9 +82,16 @@ async def readyz(request: web.Request) -> web.Response:
     return web.Response(status=503, text="not ready: some refresh jobs have not succeeded yet\n")
 
 
-def create_app(exposition: Exposition, ready: ReadyCheck) -> web.Application:
+def create_app(
+    exposition: Exposition, ready: ReadyCheck, web_config: WebConfig | None = None
+) -> web.Application:
     """The exporter's web app; only GET and HEAD are routed, so others get 405 with Allow."""
-    app = web.Application(client_max_size=1024)
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, handler_args=REQUEST_LIMITS, middlewares=[bounded_body]
+    )
+    quiet_client_errors()
+    if web_config is not None:
+        apply_web_config(app, web_config)
     app[EXPOSITION] = exposition
     app[READY] = ready
     app.router.add_get("/", landing)

@@ -2,12 +2,31 @@
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import structlog
 
+from exporter.accounts import selected_vps
+from exporter.billing_refresh import (
+    read_account_info,
+    read_payment_methods,
+    read_vps_services,
+)
+from exporter.bounded import map_bounded
+from exporter.details import VPS_EXTRAS, parse_backup_plan, parse_vps_extras
+from exporter.details_fetch import (
+    BACKUP_READERS,
+    DETAIL_READERS,
+    DISK_READERS,
+    Reader,
+    Readings,
+    Target,
+    count_restore_points,
+    read_facts,
+)
+from exporter.health import is_service_expired
 from exporter.model import (
     BackupStatus,
     ParseProblem,
@@ -20,8 +39,9 @@ from exporter.model import (
     parse_vps,
     summarize_tasks,
 )
+from exporter.ovh.access import already_reported
 from exporter.ovh.client import OvhClient
-from exporter.ovh.errors import OvhApiError, OvhError
+from exporter.ovh.errors import ManagerSessionError, OvhApiError, OvhError
 from exporter.store import AccountState, Entry
 
 T = TypeVar("T")
@@ -62,7 +82,11 @@ class RunReport:
         for key, names in self.failures.items():
             error = self.examples[key]
             affected = [name for name in names if name]
-            log.warning(
+            # The access guard logs refused credentials and missing rules once, not every run;
+            # the manager job's session watch does the same for a dead manager session.
+            reported = already_reported(error) or isinstance(error, ManagerSessionError)
+            emit = log.debug if reported else log.warning
+            emit(
                 "refresh failed",
                 account=self.account,
                 job=self.job,
@@ -104,6 +128,9 @@ class Refresher:
             "tasks": self.refresh_tasks,
             "backups": self.refresh_backups,
             "billing": self.refresh_billing,
+            "account": self.refresh_account,
+            "details": self.refresh_details,
+            "disks": self.refresh_disks,
         }
 
     async def refresh_vps(self) -> RunReport:
@@ -115,6 +142,7 @@ class Refresher:
         except OvhError as error:
             report.fail(None, error)
             return report
+        listing = selected_vps(listing, self.state.selects)
 
         now = self._clock()
         current: dict[str, Entry[Vps]] = {}
@@ -122,11 +150,16 @@ class Refresher:
             vps = parse_vps(item, ROUTE_VPS, problems)
             if vps is not None:
                 current[vps.name] = Entry(vps, now)
+                extras = parse_vps_extras(item, ROUTE_VPS, problems)
+                self.state.facts.put(VPS_EXTRAS, vps.name, extras, now)
+        expired = {name for name, failure in listing.failed.items() if is_service_expired(failure)}
         for name, failure in listing.failed.items():
-            report.fail(name, failure)
+            if name not in expired:
+                report.fail(name, failure)
             if name in self.state.vps:
                 current[name] = self.state.vps[name]
 
+        self.state.health.record_listing([*current, *listing.failed], expired)
         self.state.vps = current
         self.state.forget_departed()
         self._listed.set()
@@ -153,7 +186,7 @@ class Refresher:
         return report
 
     async def refresh_backups(self) -> RunReport:
-        """Read each VPS's automated backup state and its newest available restore point."""
+        """Read each VPS's automated backup and restore points, then its other backups."""
         problems: list[ParseProblem] = []
 
         async def fetch(name: str) -> BackupStatus:
@@ -163,21 +196,38 @@ class Refresher:
                 if error.not_found:
                     return BackupStatus(enabled=False, restore_points=None, last_restore_point=None)
                 raise
+            rotation, schedule = parse_backup_plan(backup, ROUTE_BACKUP, problems)
             if not parse_backup_state(backup, ROUTE_BACKUP, problems):
-                return BackupStatus(enabled=False, restore_points=None, last_restore_point=None)
+                return BackupStatus(
+                    enabled=False,
+                    restore_points=None,
+                    last_restore_point=None,
+                    rotation=rotation,
+                    schedule_seconds=schedule,
+                )
             points = await self.client.get(
                 ROUTE_RESTORE_POINTS, params={"state": "available"}, serviceName=name
             )
             count, newest = newest_restore_point(points, ROUTE_RESTORE_POINTS, problems)
-            return BackupStatus(enabled=True, restore_points=count, last_restore_point=newest)
+            others = await count_restore_points(
+                self.client, name, ("restoring", "restored"), problems
+            )
+            return BackupStatus(
+                enabled=True,
+                restore_points=count,
+                last_restore_point=newest,
+                rotation=rotation,
+                schedule_seconds=schedule,
+                other_restore_points=others,
+            )
 
         report, results = await self._each_vps("backups", fetch)
         self._store(self.state.backups, results)
         self._record(problems)
-        return report
+        return await self._refresh_facts("backups", BACKUP_READERS, report)
 
     async def refresh_billing(self) -> RunReport:
-        """Read each VPS's expiration, renewal and service status."""
+        """Read each VPS's serviceInfos, then every VPS's subscription from one `/services` list."""
         problems: list[ParseProblem] = []
 
         async def fetch(name: str) -> ServiceInfo:
@@ -186,28 +236,105 @@ class Refresher:
 
         report, results = await self._each_vps("billing", fetch)
         self._store(self.state.billing, results)
+        try:
+            read = await read_vps_services(self.client, problems)
+        except OvhError as error:
+            report.fail(None, error)
+        else:
+            for failure in read.failed.values():
+                report.fail(None, failure)
+            members = self.state.vps.keys()
+            self._store(
+                self.state.services,
+                {name: value for name, value in read.services.items() if name in members},
+            )
+        self._record(problems)
+        return report
+
+    async def refresh_account(self) -> RunReport:
+        """Read the account's subsidiary and currency, and its payment methods."""
+        report = RunReport(self.state.name, "account")
+        problems: list[ParseProblem] = []
+        try:
+            info = await read_account_info(self.client, problems)
+        except OvhError as error:
+            report.fail(None, error)
+        else:
+            self.state.account_info = Entry(info, self._clock())
+        try:
+            methods = await read_payment_methods(self.client, problems)
+        except OvhError as error:
+            report.fail(None, error)
+        else:
+            self.state.payment_methods = Entry(methods, self._clock())
+        self._record(problems)
+        return report
+
+    async def refresh_details(self) -> RunReport:
+        """Read each VPS's location, OS, IPs, options, migration offers and secondary DNS."""
+        return await self._refresh_facts("details", DETAIL_READERS)
+
+    async def refresh_disks(self) -> RunReport:
+        """Read each VPS's disks: size, type, state and used space."""
+        return await self._refresh_facts("disks", DISK_READERS)
+
+    async def _refresh_facts(
+        self, job: str, readers: Sequence[Reader], report: RunReport | None = None
+    ) -> RunReport:
+        """Read some facts of every VPS; a fact whose calls failed keeps its last good value."""
+        problems: list[ParseProblem] = []
+
+        async def fetch(name: str) -> Readings:
+            entry = self.state.vps.get(name)
+            target = Target(self.client, name, entry.value if entry else None, problems)
+            readings = await read_facts(target, readers)
+            # An expired service answers 460 everywhere: the VPS is expired, as in other jobs.
+            for error in readings.failures:
+                if is_service_expired(error):
+                    raise error
+            return readings
+
+        report, results = await self._each_vps(job, fetch, report)
+        now = self._clock()
+        for name, readings in results.items():
+            for error in readings.failures:
+                report.fail(name, error)
+            for fact, value in readings.values:
+                self.state.facts.put(fact, name, value, now)
         self._record(problems)
         return report
 
     async def _each_vps(
-        self, job: str, fetch: Callable[[str], Awaitable[T]]
+        self, job: str, fetch: Callable[[str], Awaitable[T]], report: RunReport | None = None
     ) -> tuple[RunReport, dict[str, T]]:
-        """Run `fetch` for every VPS at once (the client bounds concurrency); keep the successes."""
-        report = RunReport(self.state.name, job)
+        """Run `fetch` for every VPS, a bounded number at a time; keep the successes."""
+        report = report or RunReport(self.state.name, job)
+        try:
+            # Skip the run, sending nothing, while OVH's refusal of the credentials holds.
+            self.client.access.check(ROUTE_VPS_LIST)
+        except OvhError as error:
+            report.fail(None, error)
+            return report, {}
         if not await self._wait_for_listing(job):
             report.fail(None, OvhError(ROUTE_VPS_LIST, "the VPS list has not been read yet"))
             return report, {}
 
         names = list(self.state.vps)
+        expired: set[str] = set()
 
         async def one(name: str) -> T | None:
             try:
                 return await fetch(name)
             except OvhError as error:
-                report.fail(name, error)
+                # 460: the service expired, a state of the VPS (ovh_vps_service_expired).
+                if is_service_expired(error):
+                    expired.add(name)
+                else:
+                    report.fail(name, error)
                 return None
 
-        values = await asyncio.gather(*(one(name) for name in names))
+        values = await map_bounded(one, names)
+        self.state.health.record_expired(job, names, expired)
         return report, {
             name: value for name, value in zip(names, values, strict=True) if value is not None
         }

@@ -11,11 +11,12 @@ _QUIET_LOGGERS = ("apscheduler", "aiohttp.access", "httpx", "httpcore")
 
 def configure(level: str = "info", fmt: str = "console") -> None:
     """Send every log line, the libraries' included, through one structlog renderer."""
-    renderer: structlog.typing.Processor
+    renderer: list[structlog.typing.Processor]
     if fmt == "json":
-        renderer = structlog.processors.JSONRenderer()
+        # Tracebacks become one "exception" string, so a JSON line stays one line.
+        renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        renderer = [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
 
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -33,7 +34,7 @@ def configure(level: str = "info", fmt: str = "console") -> None:
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

@@ -27,6 +27,10 @@ TASK_STATES = ("blocked", "cancelled", "doing", "done", "error", "paused", "todo
 FINISHED_TASK_STATES = frozenset({"done", "cancelled"})
 RESTORE_POINT_STATES = ("available", "restored", "restoring")
 
+# JSON numbers are unbounded, metric values are doubles: past 2**53 they lose
+# precision, and an integer past about 1.8e308 cannot become one at all.
+LARGEST_EXACT = 2**53
+
 
 @dataclass(frozen=True, slots=True)
 class ParseProblem:
@@ -71,9 +75,16 @@ class Fields:
         value: str | None = self._get(key, str, "a string")
         return value
 
+    def _bounded(self, key: str, value: Any) -> Any:
+        """A number a metric can hold exactly, or None (the surprise recorded) for one it cannot."""
+        if value is not None and not -LARGEST_EXACT <= value <= LARGEST_EXACT:
+            self._problem(key, "expected a number within +/-2**53")
+            return None
+        return value
+
     def integer(self, key: str) -> int | None:
         """An integer field (whole floats accepted)."""
-        value = self._get(key, (int, float), "a number")
+        value = self._bounded(key, self._get(key, (int, float), "a number"))
         if isinstance(value, float) and not value.is_integer():
             self._problem(key, f"expected a whole number, got {value}")
             return None
@@ -83,6 +94,25 @@ class Fields:
         """A boolean field."""
         value: bool | None = self._get(key, bool, "a boolean")
         return value
+
+    def problem(self, key: str, detail: str) -> None:
+        """Record a surprise about `key` that the caller's own checks found."""
+        self._problem(key, detail)
+
+    def number(self, key: str) -> float | None:
+        """A numeric field, whole or not."""
+        value = self._bounded(key, self._get(key, (int, float), "a number"))
+        return None if value is None else float(value)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        """A list of strings; an absent or null list is empty, items of another type are dropped."""
+        value = self._get(key, list, "a list")
+        if value is None:
+            return ()
+        kept = tuple(item for item in value if isinstance(item, str))
+        if len(kept) != len(value):
+            self._problem(key, "expected a list of strings")
+        return kept
 
     def nested(self, key: str) -> "Fields":
         """A nested object; an absent or null one reads as empty."""
@@ -206,11 +236,15 @@ def summarize_tasks(
 
 @dataclass(frozen=True, slots=True)
 class BackupStatus:
-    """Automated backup of one VPS: enabled or not, and its available restore points."""
+    """Automated backup of one VPS: enabled or not, its plan, and its restore points by state."""
 
     enabled: bool
     restore_points: int | None
     last_restore_point: float | None
+    rotation: int | None = None
+    schedule_seconds: int | None = None
+    # The restore points in states other than available (restoring, restored), by state.
+    other_restore_points: Mapping[str, int] = field(default_factory=dict)
 
 
 def parse_backup_state(data: object, route: str, problems: list[ParseProblem]) -> bool:

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
+from exporter.billing import AccountInfo, PaymentMethod, ServiceBilling
+from exporter.cycles import RUNNING_JOB
+from exporter.facts import FactSnapshot, FactStore
+from exporter.health import AccountHealth, HealthSnapshot, lagging
+from exporter.manager import ManagerSnapshot, ManagerState
 from exporter.model import BackupStatus, ServiceInfo, TaskSummary, Vps
 
 T = TypeVar("T")
@@ -27,6 +32,9 @@ class JobStatus:
     last_success: float | None
     duration: float
     failures: int
+    # Requests the run sent, and the seconds since the job's previous start (None at first).
+    requests: int = 0
+    cycle: float | None = None
 
 
 @dataclass
@@ -40,17 +48,32 @@ class AccountState:
     tasks: dict[str, Entry[TaskSummary]] = field(default_factory=dict)
     backups: dict[str, Entry[BackupStatus]] = field(default_factory=dict)
     billing: dict[str, Entry[ServiceInfo]] = field(default_factory=dict)
+    services: dict[str, Entry[ServiceBilling]] = field(default_factory=dict)
+    account_info: Entry[AccountInfo] | None = None
+    payment_methods: Entry[tuple[PaymentMethod, ...]] | None = None
+    facts: FactStore = field(default_factory=FactStore)
+    manager: ManagerState = field(default_factory=ManagerState)
     task_errors: dict[str, dict[str, int]] = field(default_factory=dict)
     seen_error_tasks: dict[str, frozenset[int]] = field(default_factory=dict)
     jobs: dict[str, JobStatus] = field(default_factory=dict)
     api_requests: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Requests sent so far for each refresh job, whatever their route.
+    job_requests: dict[str, int] = field(default_factory=dict)
     parse_errors: dict[str, int] = field(default_factory=dict)
     vps_listed: bool = False
+    health: AccountHealth = field(default_factory=AccountHealth)
+    # Readings of the account's secret files since start, by outcome (exporter.rotation).
+    credential_reloads: dict[str, int] = field(default_factory=dict)
+    # Which VPS of the account are exported (the include and exclude patterns).
+    selects: Callable[[str], bool] = field(default=lambda _name: True, repr=False)
 
     def count_request(self, route: str, code: str) -> None:
         """Count one exchange with OVH (the client's observer)."""
         key = (route, code)
         self.api_requests[key] = self.api_requests.get(key, 0) + 1
+        job = RUNNING_JOB.get()
+        if job is not None:
+            self.job_requests[job] = self.job_requests.get(job, 0) + 1
 
     def count_parse_error(self, route: str) -> None:
         """Count one surprise in an OVH answer."""
@@ -58,25 +81,34 @@ class AccountState:
 
     def forget_departed(self) -> None:
         """Drop what is known of VPS that are no longer in the account."""
-        for table in (self.tasks, self.backups, self.billing, self.task_errors):
+        for table in (self.tasks, self.backups, self.billing, self.services, self.task_errors):
             for name in table.keys() - self.vps.keys():
                 del table[name]
         for name in self.seen_error_tasks.keys() - self.vps.keys():
             del self.seen_error_tasks[name]
+        self.facts.forget(self.vps.keys())
+        self.manager.forget(self.vps.keys())
 
     def snapshot(self, now: float) -> "AccountSnapshot":
         """Freeze the current state, leaving out values older than `stale_after` intervals."""
         members = self.vps.keys()
+        kept: dict[tuple[str, str], float] = {}
 
         def fresh(job: str, table: Mapping[str, Entry[T]]) -> Mapping[str, T]:
             oldest = now - self.stale_after * self.intervals[job]
-            return MappingProxyType(
-                {
-                    name: entry.value
-                    for name, entry in table.items()
-                    if name in members and entry.updated >= oldest
-                }
-            )
+            entries = {
+                name: entry
+                for name, entry in table.items()
+                if name in members and entry.updated >= oldest
+            }
+            for key, stamp in lagging(job, {n: e.updated for n, e in entries.items()}).items():
+                kept[key] = min(stamp, kept.get(key, stamp))
+            return MappingProxyType({name: entry.value for name, entry in entries.items()})
+
+        def current(job: str, entry: Entry[T] | None) -> T | None:
+            if entry is None or entry.updated < now - self.stale_after * self.intervals[job]:
+                return None
+            return entry.value
 
         return AccountSnapshot(
             name=self.name,
@@ -90,6 +122,16 @@ class AccountState:
             jobs=MappingProxyType(dict(self.jobs)),
             api_requests=MappingProxyType(dict(self.api_requests)),
             parse_errors=MappingProxyType(dict(self.parse_errors)),
+            services=fresh("billing", self.services),
+            account_info=current("account", self.account_info),
+            payment_methods=current("account", self.payment_methods),
+            facts=self.facts.snapshot(now, self.intervals, self.stale_after, members),
+            manager=self.manager.snapshot(
+                now, self.intervals.get("manager"), self.stale_after, members
+            ),
+            credential_reloads=MappingProxyType(dict(self.credential_reloads)),
+            # Evaluated last: the fresh() calls above fill `kept`.
+            health=self.health.snapshot(kept),
         )
 
 
@@ -106,6 +148,13 @@ class AccountSnapshot:
     jobs: Mapping[str, JobStatus]
     api_requests: Mapping[tuple[str, str], int]
     parse_errors: Mapping[str, int]
+    services: Mapping[str, ServiceBilling] = field(default_factory=dict)
+    account_info: AccountInfo | None = None
+    payment_methods: tuple[PaymentMethod, ...] | None = None
+    facts: FactSnapshot = field(default_factory=FactSnapshot)
+    manager: ManagerSnapshot = field(default_factory=ManagerSnapshot)
+    health: HealthSnapshot = field(default_factory=HealthSnapshot)
+    credential_reloads: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,10 @@
 """Fixtures shared by the test suite."""
 
+import json
 import os
 import shutil
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +22,21 @@ def require_binary(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# OVHcloud's OpenAPI files and the capture spec live beside the project, not in it.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def shared_json(relative: str) -> Any:
+    """A JSON file of ../shared; missing, it fails the run in CI and skips the module elsewhere."""
+    path = SHARED / relative
+    if not path.is_file():
+        message = f"{path} is missing: these tests read OVHcloud's API description from ../shared"
+        if IN_CI:
+            raise FileNotFoundError(message)
+        pytest.skip(message, allow_module_level=True)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(autouse=True)

@@ -44,6 +44,10 @@ def demo_settings(endpoint: str, **overrides: object) -> Settings:
             "OVH_APPLICATION_KEY": simulator.DEMO_APPLICATION_KEY,
             "OVH_APPLICATION_SECRET": simulator.DEMO_APPLICATION_SECRET,
             "OVH_CONSUMER_KEY": simulator.DEMO_CONSUMER_KEY,
+            # The request budget has tests of its own (test_faults.py); here it must not pace
+            # the refresh of a generated fleet to OVH's 60 requests a minute.
+            "requests_per_minute": 60_000,
+            "requests_burst": 10_000,
             **overrides,
         }
     )

@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
-from tests.contract import CONTRACT_METRICS
+from tests.contract import EXPORTER_METRICS
 from tests.deploy_tools import DASHBOARDS, DEPLOY, REPO, load_yaml, metric_names, require_tool, run
 
 EXPECTED_UIDS = {"ovh-vps-fleet", "ovh-vps-detail", "ovh-vps-billing", "ovh-vps-exporter"}
 DATASOURCE_REF = {"type": "prometheus", "uid": "${datasource}"}
 LINK_TAG = "ovh-vps"
+# Metrics no dashboard shows, each for a reason deploy/README.md gives; the test
+# prints any other unshown metric, so that a new one gets a panel or joins this list.
+DELIBERATELY_UNSHOWN = {"ovh_vps_manager_info", "ovh_vps_manager_tasks", "ovh_vps_capability"}
 PROVISIONING = REPO / "grafana" / "provisioning"
 
 # Values Grafana substitutes before a query reaches Prometheus.
@@ -161,15 +164,23 @@ def test_panels_fit_the_grid_without_overlapping(dashboard: dict[str, Any]) -> N
         taken |= cells
 
 
+def is_share_of_bytes(expr: str) -> bool:
+    """Tell whether ``expr`` divides bytes by bytes, such as used space by disk size."""
+    return re.search(r"_bytes\b[^/]*/[^/]*_bytes\b", expr) is not None
+
+
 def test_dates_bytes_and_durations_have_units(dashboard: dict[str, Any]) -> None:
-    """Dates show as ISO dates from milliseconds, ages in seconds, memory in bytes."""
+    """Dates show as ISO dates from milliseconds, ages in seconds, bytes and shares as such."""
     checked = 0
     for panel in panels(dashboard):
         for target in panel["targets"]:
             expr, unit = target["expr"], field_unit(panel, target["refId"])
             if expr.startswith("count("):
                 continue
-            if "_timestamp_seconds" in expr and "time()" not in expr:
+            if is_share_of_bytes(expr):
+                assert unit == "percentunit", (panel["title"], expr)
+                checked += 1
+            elif "_timestamp_seconds" in expr and "time()" not in expr:
                 assert unit == "dateTimeAsIso", (panel["title"], expr)
                 assert "* 1000" in expr, (panel["title"], expr)
                 checked += 1
@@ -180,6 +191,13 @@ def test_dates_bytes_and_durations_have_units(dashboard: dict[str, Any]) -> None
                 assert unit == "bytes", (panel["title"], expr)
                 checked += 1
     assert checked
+
+
+def test_share_of_bytes_is_told_from_bytes() -> None:
+    """A ratio of two byte metrics is a share; one byte metric, or bytes times a number, is not."""
+    assert is_share_of_bytes("ovh_vps_disk_used_bytes{a} / (ovh_vps_disk_size_bytes{a} > 0)")
+    assert not is_share_of_bytes("sum(ovh_vps_memory_bytes{a})")
+    assert not is_share_of_bytes("ovh_vps_disk_used_bytes / 1024")
 
 
 def test_dashboards_link_to_each_other(dashboard: dict[str, Any]) -> None:
@@ -230,19 +248,21 @@ def test_one_vps_dashboard_selects_account_and_vps() -> None:
             assert 'account="$account", vps="$vps"' in target["expr"], panel["title"]
 
 
-def test_dashboards_use_only_contract_metrics(capsys: pytest.CaptureFixture[str]) -> None:
-    """Every metric a dashboard queries is in the contract; the unshown ones are printed."""
+def test_dashboards_use_only_defined_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every metric a dashboard queries is defined by the exporter; the unshown ones are printed."""
     used: set[str] = set()
     for path in DASHBOARDS:
         for expr in expressions(load(path)):
             used |= metric_names(expr)
 
-    unshown = sorted(CONTRACT_METRICS - used)
+    unshown = EXPORTER_METRICS - used
+    undecided = sorted(unshown - DELIBERATELY_UNSHOWN)
     with capsys.disabled():
-        print(f"\ncontract metrics no dashboard shows: {', '.join(unshown) or 'none'}")
+        print(f"\nleft off the dashboards on purpose: {', '.join(sorted(DELIBERATELY_UNSHOWN))}")
+        print(f"defined metrics no dashboard shows yet: {', '.join(undecided) or 'none'}")
 
-    assert used - CONTRACT_METRICS == set()
-    assert used
+    assert used - EXPORTER_METRICS == set()
+    assert unshown >= DELIBERATELY_UNSHOWN
 
 
 @pytest.mark.prometheus

@@ -85,8 +85,11 @@ async def test_prometheus_sees_the_fleet(prometheus: Prometheus) -> None:
     assert await prometheus.scalar("min(ovh_exporter_refresh_success)") == 1
     jobs = await prometheus.query('ovh_exporter_refresh_success{account="e2e"}')
     assert sorted(sample["metric"]["refresh_job"] for sample in jobs) == [
+        "account",
         "backups",
         "billing",
+        "details",
+        "disks",
         "tasks",
         "vps",
     ]

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from exporter.exposition import Exposition, wants_openmetrics
-from exporter.http import create_app
+from exporter.exposition import Exposition, wants_gzip, wants_openmetrics
+from exporter.http import EXPOSITION, create_app
 from exporter.settings import JOBS
 from exporter.store import AccountState, JobStatus, Store
 
@@ -48,7 +48,8 @@ async def test_readiness_waits_for_every_job(
     assert (await client.get("/readyz")).status == 503
 
     state.jobs["tasks"] = JobStatus(success=True, last_success=2.0, duration=0.1, failures=1)
-    state.jobs["backups"] = state.jobs["billing"] = state.jobs["vps"]
+    state.jobs["backups"] = state.jobs["billing"] = state.jobs["account"] = state.jobs["vps"]
+    state.jobs["details"] = state.jobs["disks"] = state.jobs["vps"]
     response = await client.get("/readyz")
     assert response.status == 200
     assert await response.text() == "ready\n"
@@ -101,7 +102,46 @@ async def test_metrics_before_any_refresh_holds_the_build_info(
         ("", False),
         ("application/openmetrics-text; q=0", False),
         ("*/*", False),
+        ("text/plain;q=1, application/openmetrics-text;q=0.1", False),
+        ("APPLICATION/OPENMETRICS-TEXT", True),
+        ("application/openmetrics-text;q=0.5, */*;q=0.1", True),
     ],
 )
 def test_openmetrics_negotiation(accept: str, expected: bool) -> None:
     assert wants_openmetrics(accept) is expected
+
+
+async def test_a_failing_render_keeps_the_last_exposition(
+    monkeypatch: pytest.MonkeyPatch, client_and_state: tuple[TestClient, AccountState, Store]
+) -> None:
+    client, _, store = client_and_state
+    before = await (await client.get("/metrics")).text()
+
+    def broken(snapshot: object) -> None:
+        raise RuntimeError("a bug in a collector")
+
+    monkeypatch.setattr("exporter.exposition.render", broken)
+    store.publish()
+    exposition = client.app[EXPOSITION]
+    await exposition.flush()
+
+    assert await (await client.get("/metrics")).text() == before
+    monkeypatch.undo()
+    store.publish()
+    await exposition.flush()
+    assert exposition.current.generation == store.current.generation
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "expected"),
+    [
+        ("gzip", True),
+        ("GZIP, deflate", True),
+        ("gzip;q=0", False),
+        ("deflate, br", False),
+        ("*", True),
+        ("", False),
+    ],
+)
+def test_gzip_negotiation(accept_encoding: str, expected: bool) -> None:
+    assert wants_gzip(accept_encoding) is expected

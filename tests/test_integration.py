@@ -132,7 +132,9 @@ async def test_backups(exporter_and_fleet: tuple[Daemon, Fleet]) -> None:
         frozenset({"account": "prod", "vps": ALPHA}.items()): 1796263800
     }
     assert select(series, "ovh_vps_automated_backup_restore_points") == {
-        frozenset({"account": "prod", "vps": ALPHA, "state": "available"}.items()): 2
+        frozenset({"account": "prod", "vps": ALPHA, "state": "available"}.items()): 2,
+        frozenset({"account": "prod", "vps": ALPHA, "state": "restoring"}.items()): 0,
+        frozenset({"account": "prod", "vps": ALPHA, "state": "restored"}.items()): 0,
     }
 
 
@@ -176,15 +178,35 @@ async def test_exporter_metrics(exporter_and_fleet: tuple[Daemon, Fleet]) -> Non
         for labels, v in select(series, "ovh_exporter_api_requests_total").items()
     }
     # One expanded listing of the VPS and of each VPS's tasks, one automatedBackup and one
-    # serviceInfos per VPS, restore points only where backups are enabled, and the clock once.
+    # serviceInfos per VPS, restore points (available, restoring, restored) only where backups
+    # are enabled, and the clock once;
+    # billing for the whole account from one expanded /services and /me/payment/method each.
     assert requests == {
         ("/auth/time", "200"): 1,
         ("/vps", "200"): 1,
         ("/vps/{serviceName}/tasks", "200"): 3,
         ("/vps/{serviceName}/automatedBackup", "200"): 2,
         ("/vps/{serviceName}/automatedBackup", "404"): 1,
-        ("/vps/{serviceName}/automatedBackup/restorePoints", "200"): 1,
+        ("/vps/{serviceName}/automatedBackup/restorePoints", "200"): 3,
         ("/vps/{serviceName}/serviceInfos", "200"): 3,
+        ("/services", "200"): 1,
+        ("/me", "200"): 1,
+        ("/me/payment/method", "200"): 1,
+        # The details, disks and other backups of each VPS (see test_integration_details):
+        # no VPS of the 2016/2018 ranges, so no migration2018; 404 where there is nothing.
+        ("/vps/{serviceName}/datacenter", "200"): 3,
+        ("/vps/{serviceName}/distribution", "200"): 3,
+        ("/vps/{serviceName}/ips", "200"): 3,
+        ("/vps/{serviceName}/option", "200"): 3,
+        ("/vps/{serviceName}/migration2020", "200"): 3,
+        ("/vps/{serviceName}/secondaryDnsDomains", "200"): 3,
+        ("/vps/{serviceName}/disks", "200"): 3,
+        ("/vps/{serviceName}/disks/{id}/use", "200"): 3,
+        ("/vps/{serviceName}/snapshot", "404"): 3,
+        ("/vps/{serviceName}/automatedBackup/attachedBackup", "200"): 2,
+        ("/vps/{serviceName}/automatedBackup/attachedBackup", "404"): 1,
+        ("/vps/{serviceName}/veeam", "404"): 3,
+        ("/vps/{serviceName}/backupftp", "404"): 3,
     }
     assert select(series, "ovh_exporter_parse_errors_total") == {}
     build = select(series, "ovh_exporter_build_info")

@@ -69,3 +69,15 @@ def test_token_url_for(value: str, expected: str | None) -> None:
 def test_token_url_for_rejects_unknown_values() -> None:
     with pytest.raises(ValueError, match="'ovh-fr'"):
         token_url_for("ovh-fr")
+
+
+def test_alias_base_urls_written_out_keep_their_token_urls() -> None:
+    assert token_url_for("https://eu.api.ovh.com/1.0") == "https://www.ovh.com/auth/oauth2/token"
+    assert token_url_for("https://ca.api.ovh.com/1.0/") == "https://ca.ovh.com/auth/oauth2/token"
+    assert token_url_for("https://eu.api.kimsufi.com/1.0") is None
+
+
+@pytest.mark.parametrize("value", ["http://127.0.0.1:8080/1.0 x", " https://eu.api.ovh.com/1.0"])
+def test_urls_with_white_space_are_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="unknown OVH endpoint"):
+        resolve_endpoint(value)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
 import pytest
 
-from tests.contract import CONTRACT_METRICS, PROMETHEUS_SERIES
+from tests.contract import EXPORTER_METRICS, PROMETHEUS_SERIES
 from tests.deploy_tools import (
     DEPLOY,
     RULE_TESTS,
@@ -29,7 +30,9 @@ EXPECTED_ALERTS = {
     "OvhVpsExpiringWithoutAutoRenew",
     "OvhVpsExpiringWithoutAutoRenewSoon",
     "OvhVpsDeleteAtExpiration",
+    "OvhVpsPendingTermination",
     "OvhVpsServiceStatusNotOk",
+    "OvhVpsServiceExpired",
     "OvhVpsNotRunning",
     "OvhVpsInRescueMode",
     "OvhVpsLocked",
@@ -38,10 +41,17 @@ EXPECTED_ALERTS = {
     "OvhVpsAutomatedBackupDisabled",
     "OvhVpsAutomatedBackupRestorePointTooOld",
     "OvhVpsAutomatedBackupWithoutRestorePoint",
+    "OvhVpsDiskNearlyFull",
+    "OvhAccountPaymentMethodExpiringSoon",
+    "OvhAccountNoUsablePaymentMethod",
     "OvhExporterDown",
     "OvhExporterRefreshFailing",
+    "OvhExporterManagerSessionInvalid",
+    "OvhApiCredentialsRefused",
     "OvhApiAccessDenied",
 }
+# An Alertmanager matcher on the alert name: exact, or a regex of alternatives.
+ALERTNAME_MATCHER = re.compile(r'alertname(=~|=)"([^"]*)"')
 
 
 def alerts() -> list[dict[str, Any]]:
@@ -106,15 +116,15 @@ def test_alert_has_severity_summary_and_description(rule: dict[str, Any]) -> Non
     assert annotations["description"].count(". ") >= 1
 
 
-def test_rules_use_only_contract_metrics_and_their_own_records() -> None:
-    """Every metric a rule reads is in the contract, recorded by the file, or made by Prometheus."""
+def test_rules_use_only_defined_metrics_and_their_own_records() -> None:
+    """Every metric a rule reads is the exporter's, recorded by the file, or Prometheus's."""
     rules = load_rules()
     recorded = {rule["record"] for rule in rules if "record" in rule}
 
     used = set().union(*(metric_names(rule["expr"]) for rule in rules))
 
-    assert used - CONTRACT_METRICS - recorded - PROMETHEUS_SERIES == set()
-    assert used & CONTRACT_METRICS
+    assert used - EXPORTER_METRICS - recorded - PROMETHEUS_SERIES == set()
+    assert used & EXPORTER_METRICS
 
 
 def test_every_recording_rule_feeds_an_alert_of_its_group() -> None:
@@ -178,16 +188,37 @@ def test_alertmanager_routes_every_severity_to_a_defined_receiver() -> None:
     assert {route["receiver"] for route in routes} <= receivers
 
 
+def alert_names_matched(matcher: str) -> set[str] | None:
+    """The alert names an Alertmanager matcher selects, or None if it is about another label."""
+    match = ALERTNAME_MATCHER.fullmatch(matcher)
+    if match is None:
+        assert not matcher.startswith("alertname"), matcher
+        return None
+    operator, value = match.groups()
+    return set(value.split("|")) if operator == "=~" else {value}
+
+
 def test_alertmanager_inhibitions_name_existing_alerts() -> None:
     """Inhibition rules refer to alerts of the rules file and to labels those alerts carry."""
     config = load_yaml(ALERTMANAGER_FILE)
     names = {str(rule["alert"]) for rule in alerts()}
 
+    matched: set[str] = set()
     for inhibition in config["inhibit_rules"]:
         for matcher in inhibition["source_matchers"] + inhibition["target_matchers"]:
-            if matcher.startswith("alertname="):
-                assert matcher.split("=", 1)[1].strip('"') in names, matcher
+            named = alert_names_matched(matcher)
+            if named is not None:
+                assert named <= names, matcher
+                matched |= named
         assert inhibition["equal"]
+    assert {"OvhApiCredentialsRefused", "OvhVpsServiceExpired"} <= matched
+
+
+def test_alertname_matcher_reading() -> None:
+    """Exact and alternative matchers yield their names; other labels are not alert names."""
+    assert alert_names_matched('alertname="OvhVpsLocked"') == {"OvhVpsLocked"}
+    assert alert_names_matched('alertname=~"OvhA|OvhB"') == {"OvhA", "OvhB"}
+    assert alert_names_matched('refresh_job="manager"') is None
 
 
 def test_amtool_accepts_the_alertmanager_config_and_routes_by_severity() -> None:

@@ -33,7 +33,15 @@ def test_defaults_with_application_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.account == "default"
     assert settings.listen == ListenAddress("", 10060)
     assert settings.base_url == "https://eu.api.ovh.com/1.0"
-    assert settings.intervals() == {"vps": 60.0, "tasks": 60.0, "backups": 900.0, "billing": 3600.0}
+    assert settings.intervals() == {
+        "vps": 60.0,
+        "tasks": 60.0,
+        "backups": 900.0,
+        "billing": 3600.0,
+        "account": 3600.0,
+        "details": 900.0,
+        "disks": 900.0,
+    }
     credentials = settings.credentials()
     assert isinstance(credentials, ApplicationKey)
     assert credentials.application_key == "ak-123"
@@ -90,7 +98,8 @@ def test_every_problem_is_listed_together(monkeypatch: pytest.MonkeyPatch) -> No
 def test_no_credentials_says_what_to_set() -> None:
     assert problems_of() == [
         "no OVH credentials: set OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and "
-        "OVH_CONSUMER_KEY, or OVH_CLIENT_ID and OVH_CLIENT_SECRET (each also as <NAME>_FILE)"
+        "OVH_CONSUMER_KEY, or OVH_CLIENT_ID and OVH_CLIENT_SECRET, or a manager session in "
+        "OVH_EXPORTER_MANAGER_COOKIE (each also as <NAME>_FILE)"
     ]
 
 
@@ -152,7 +161,7 @@ def test_secret_file_problems(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert problems[0] == (
         "OVH_APPLICATION_SECRET and OVH_APPLICATION_SECRET_FILE are both set: keep one"
     )
-    assert problems[1] == f"OVH_CONSUMER_KEY_FILE: {empty} is empty"
+    assert problems[1] == "OVH_CONSUMER_KEY_FILE: the file it names is empty"
 
 
 def test_secrets_never_appear_in_errors_or_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -184,3 +193,63 @@ def test_listen_addresses(value: str, expected: ListenAddress) -> None:
 def test_bad_listen_addresses(value: str) -> None:
     with pytest.raises(ValueError, match=r"expected HOST:PORT|outside 0-65535"):
         parse_listen_address(value)
+
+
+def test_secret_file_that_is_not_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe\x00secret")
+    set_env(
+        monkeypatch,
+        {**APP_ENV, "OVH_APPLICATION_SECRET": "", "OVH_APPLICATION_SECRET_FILE": str(binary)},
+    )
+
+    assert problems_of() == [
+        "OVH_APPLICATION_SECRET_FILE: the file it names is not UTF-8 text",
+        "application-key credentials are incomplete: missing OVH_APPLICATION_SECRET",
+    ]
+
+
+def test_a_secret_pasted_as_a_file_name_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(
+        monkeypatch,
+        {**APP_ENV, "OVH_CONSUMER_KEY": "", "OVH_CONSUMER_KEY_FILE": "ck-pasted-secret"},
+    )
+    problems = problems_of()
+
+    assert problems == [
+        "OVH_CONSUMER_KEY_FILE: cannot read the file it names: No such file or directory",
+        "application-key credentials are incomplete: missing OVH_CONSUMER_KEY",
+    ]
+    assert "ck-pasted-secret" not in "\n".join(problems)
+
+
+def test_token_url_must_be_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(
+        monkeypatch,
+        {
+            "OVH_CLIENT_ID": "id-1",
+            "OVH_CLIENT_SECRET": "cs",
+            "OVH_EXPORTER_OAUTH2_TOKEN_URL": "notaurl",
+        },
+    )
+
+    assert problems_of() == [
+        "OVH_EXPORTER_OAUTH2_TOKEN_URL: expected an http(s) URL, got 'notaurl'"
+    ]
+
+
+@pytest.mark.parametrize("value", ["inf", "1e300", "604801"])
+def test_intervals_have_an_upper_bound(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    set_env(monkeypatch, {**APP_ENV, "OVH_EXPORTER_INTERVAL_TASKS": value})
+    problems = problems_of()
+
+    assert len(problems) == 1
+    assert problems[0].startswith("OVH_EXPORTER_INTERVAL_TASKS: ")
+    assert "less than or equal to 604800" in problems[0]
+
+
+def test_log_settings_ignore_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, APP_ENV)
+    settings = load_settings({"log_level": "DEBUG", "log_format": "JSON"})
+
+    assert (settings.log_level, settings.log_format) == ("debug", "json")

@@ -3,22 +3,22 @@
 import copy
 import datetime as dt
 import ipaddress
-import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema
 import pytest
 
 from exporter.simulator import Fleet, SimulatorConfig, generate_fleet
+from tests.conftest import shared_json
+from tests.fleets import DELTA, details_fleet
 from tests.test_simulator_auth import Client, FakeClock, simulated
 from tests.test_simulator_routes import EXPANDED, signed
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "ovh-api" / "vps.openapi.json"
-SPEC: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+SPEC: dict[str, Any] = shared_json("ovh-api/vps.openapi.json")
 TODAY = dt.date(2026, 1, 15)
 
 # Fields the capture spec (manager-capture-spec.md, TVps and TVpsAutomatedBackup)
@@ -265,3 +265,115 @@ def test_the_strict_schemas_catch_what_they_should() -> None:
     infos = generate_fleet(1, seed=1, today=TODAY).vps.popitem()[1].service_infos
     with pytest.raises(AssertionError, match=r"infos at /expiration: .* is not a 'date'"):
         assert_valid({**infos, "expiration": "2026-01-15T00:00:00+01:00"}, infos_schema, "infos")
+
+
+# The capture spec's TVpsMigration: migration2020 is newer than vps.openapi.json.
+MIGRATION_2020 = {
+    "type": "object",
+    "properties": {
+        "status": {"enum": ["notAvailable", "available", "inProgress", "done"]},
+        "position": {"type": ["integer", "null"]},
+        "date": {"anyOf": [{"type": "null"}, {"type": "string", "format": "date-time"}]},
+        "currentPlan": {"type": "string"},
+        "targetPlan": {"type": ["string", "null"]},
+        "availablePlans": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["status", "position", "date", "currentPlan", "targetPlan", "availablePlans"],
+    "additionalProperties": False,
+}
+# The single-object routes of the details, each answering 404 where the VPS lacks the thing.
+DETAIL_OBJECTS = (
+    "datacenter",
+    "distribution",
+    "snapshot",
+    "migration2018",
+    "automatedBackup/attachedBackup",
+    "veeam",
+    "backupftp",
+)
+# The list routes of the details, the key of their ids in the expanded objects, and the
+# placeholder of their item route (the exporter reads no secondary DNS domain one by one).
+DETAIL_LISTS = {
+    "disks": ("id", "/{id}"),
+    "ips": ("ipAddress", "/{ipAddress}"),
+    "option": ("option", "/{option}"),
+    "secondaryDnsDomains": ("domain", None),
+    "veeam/restorePoints": ("id", "/{id}"),
+}
+
+
+async def test_detail_routes_answer_in_the_shape_of_the_spec() -> None:
+    fleet = generate_fleet(50, seed=11, today=TODAY)
+    fleet.vps.update(details_fleet().vps)
+    checked: dict[str, int] = {}
+
+    def check(instance: Any, route: str, where: str, expanded: bool = False) -> None:
+        schema = (
+            {"$defs": DEFINITIONS, **MIGRATION_2020}
+            if route.endswith("migration2020")
+            else response_schema(route, expanded)
+        )
+        assert_valid(instance, schema, where)
+        key = route + (" (expanded)" if expanded else "")
+        checked[key] = checked.get(key, 0) + 1
+
+    async with simulated(fleet, SimulatorConfig(clock=FakeClock())) as client:
+        for name, machine in fleet.vps.items():
+            base = f"/1.0/vps/{name}"
+            route = "/vps/{serviceName}"
+            for suffix in (*DETAIL_OBJECTS, "migration2020"):
+                response = await signed(client, f"{base}/{suffix}")
+                if response.status != 404:
+                    assert response.status == 200, (name, suffix, await response.text())
+                    check(await response.json(), f"{route}/{suffix}", f"{base}/{suffix}")
+            if machine.details.veeam is None:
+                assert (await signed(client, f"{base}/veeam/restorePoints")).status == 404
+            for suffix, (key, placeholder) in DETAIL_LISTS.items():
+                if suffix.startswith("veeam") and machine.details.veeam is None:
+                    continue
+                path, list_route = f"{base}/{suffix}", f"{route}/{suffix}"
+                ids = await get_json(client, path)
+                check(ids, list_route, path)
+                objects = await get_json(client, path, EXPANDED)
+                check(objects, list_route, path, expanded=True)
+                assert [item[key] for item in objects] == ids
+                for item_id in ids if placeholder else ():
+                    item_path = f"{path}/{quote(str(item_id), safe='')}"
+                    item_route = f"{list_route}{placeholder}"
+                    check(await get_json(client, item_path), item_route, item_path)
+            for disk in machine.details.disks:
+                use = f"{base}/disks/{disk.disk['id']}/use"
+                check(await get_json(client, f"{use}?type=max"), f"{route}/disks/{{id}}/use", use)
+                response = await signed(client, f"{use}?type=used")
+                assert response.status == (404 if disk.used is None else 200)
+                if disk.used is not None:
+                    check(await response.json(), f"{route}/disks/{{id}}/use", use)
+
+    # The fleet exercises every route, and every shape each route can answer: 55 VPS, ECHO
+    # without migration offer, DELTA the only 2018 one; a disk each, 5 more in the generated
+    # fleet (one pending, without use figure) and 2 more each on DELTA and ECHO (no figure).
+    assert checked["/vps/{serviceName}/datacenter"] == 55
+    assert checked["/vps/{serviceName}/migration2018"] == 1
+    assert checked["/vps/{serviceName}/migration2020"] == 54
+    assert checked["/vps/{serviceName}/disks/{id}"] == 62
+    assert checked["/vps/{serviceName}/disks/{id}/use"] == 62 + 59
+    assert checked["/vps/{serviceName}/ips/{ipAddress}"] >= 116
+    others = [suffix for suffix in DETAIL_OBJECTS if suffix != "migration2018"]
+    assert min(checked[f"/vps/{{serviceName}}/{suffix}"] for suffix in others) >= 2
+    assert checked["/vps/{serviceName}/veeam/restorePoints/{id}"] >= 9
+    assert checked["/vps/{serviceName}/option/{option}"] >= 60
+
+
+def test_the_migration2020_schema_catches_what_it_should() -> None:
+    schema = {"$defs": DEFINITIONS, **MIGRATION_2020}
+    good = details_fleet().vps[DELTA].details.migration2020
+    assert_valid(good, schema, "good")
+
+    assert good is not None
+    for label, instance in {
+        "unknown status": {**good, "status": "planned"},
+        "missing plans": {k: v for k, v in good.items() if k != "availablePlans"},
+        "bad date": {**good, "date": "2027-01-10"},
+    }.items():
+        with pytest.raises(AssertionError):
+            assert_valid(instance, schema, label)

@@ -13,30 +13,37 @@ from urllib.parse import quote
 
 import httpx
 
+from exporter.ovh.access import AccessGuard
 from exporter.ovh.auth import (
     TOKEN_REQUEST_FORM,
     AccessToken,
     ApplicationKey,
     Credentials,
+    ManagerSession,
     OAuth2ClientCredentials,
     ServerTimeDelta,
     TokenCache,
     parse_token,
     signed_headers,
 )
+from exporter.ovh.budget import RequestBudget
 from exporter.ovh.errors import (
+    ManagerSessionError,
     OvhApiError,
     OvhError,
     OvhResponseError,
     OvhTransportError,
     ReadOnlyError,
 )
+from exporter.ovh.managers import is_dead_session
+from exporter.ovh.retry import RetryPolicy, parse_retry_after, with_retries
 
 RequestObserver = Callable[[str, str], None]
 
 # Route labels for the two exchanges that are not API routes of their own.
 TIME_ROUTE = "/auth/time"
-TOKEN_ROUTE = "oauth2_token"  # noqa: S105 - a metric label, not a credential.
+# A metric label, not a credential (ruff S105, bandit B105).
+TOKEN_ROUTE = "oauth2_token"  # noqa: S105  # nosec
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -147,13 +154,32 @@ class _BearerRequests:
         return _Authorization(headers, renew)
 
 
+class _SessionCookie:
+    """Manager session authentication: the session cookies on every request, nothing signed."""
+
+    def __init__(self, session: ManagerSession) -> None:
+        """Send `session`'s cookies."""
+        self._session = session
+
+    async def authorize(self, url: str) -> _Authorization:
+        """Attach the cookies; a session cannot be renewed from here, so a dead one is final."""
+
+        async def renew(error: OvhApiError) -> bool:
+            """Raise a refusal of the session as `ManagerSessionError`; never retry."""
+            if is_dead_session(error):
+                raise ManagerSessionError.from_refusal(error) from None
+            return False
+
+        return _Authorization({"Cookie": self._session.cookie.get_secret_value()}, renew)
+
+
 class OvhClient:
     """Async, read-only client of the OVH API v1 for one account."""
 
     def __init__(
         self,
         endpoint: str,
-        credentials: Credentials,
+        credentials: Credentials | ManagerSession,
         *,
         timeout: float = 10.0,
         max_concurrency: int = 8,
@@ -161,10 +187,20 @@ class OvhClient:
         transport: httpx.AsyncBaseTransport | None = None,
         max_body_bytes: int = 16 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
+        budget: RequestBudget | None = None,
+        retry: RetryPolicy | None = None,
+        access: AccessGuard | None = None,
     ) -> None:
-        """Prepare the client for `endpoint`, a resolved base URL; nothing is sent yet."""
+        """Prepare the client for `endpoint`, a resolved base URL; nothing is sent yet.
+
+        Every request waits for `budget` (none: no limit), failures that may pass are
+        sent again by `retry`, and `access` holds requests back after a credential refusal.
+        """
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        self.budget = budget
+        self.retry = retry or RetryPolicy()
+        self.access = access or AccessGuard()
         self._endpoint = endpoint.rstrip("/")
         self._observer = observer
         self._max_body_bytes = max_body_bytes
@@ -173,17 +209,36 @@ class OvhClient:
         # List routes that answered ids to the expansion headers: not asked again.
         self._unexpanded: set[str] = set()
 
-        self._auth: _Authenticator
-        if isinstance(credentials, ApplicationKey):
-            self._auth = _SignedRequests(credentials, ServerTimeDelta(self.server_time, clock))
-            token_url = None
-        else:
-            self._auth = _BearerRequests(TokenCache(partial(self._fetch_token, credentials), clock))
-            token_url = credentials.token_url
+        # Outlives a change of credentials: OVH's clock does not move with a new key.
+        self._delta = ServerTimeDelta(self.server_time, clock)
+        self._credentials = credentials
+        self._auth = self._authenticator(credentials)
+        token_url = _token_url(credentials)
         self._http = httpx.AsyncClient(
             transport=_ReadOnlyTransport(transport or httpx.AsyncHTTPTransport(), token_url),
             timeout=httpx.Timeout(timeout),
         )
+
+    @property
+    def credentials(self) -> Credentials | ManagerSession:
+        """The credentials the client sends from now on."""
+        return self._credentials
+
+    def replace_credentials(self, credentials: Credentials | ManagerSession) -> None:
+        """Send `credentials` (a rotated key, of the same kind) from the next request on.
+
+        A cached OAuth2 token is dropped, as it belongs to the old secret; the delta to
+        OVH's clock is kept. Requests already sent finish with the old credentials.
+        """
+        if type(credentials) is not type(self._credentials):
+            raise ValueError(
+                f"expected {type(self._credentials).__name__}, got {type(credentials).__name__}"
+            )
+        if _token_url(credentials) != _token_url(self._credentials):
+            # The transport lets a POST through to one token URL only, set at creation.
+            raise ValueError("the OAuth2 token URL cannot change while the client runs")
+        self._credentials = credentials
+        self._auth = self._authenticator(credentials)
 
     async def get(
         self, route: str, *, params: Mapping[str, str] | None = None, **path: str | int
@@ -215,7 +270,8 @@ class OvhClient:
 
     async def server_time(self) -> int:
         """Return OVH's clock in Unix seconds, from the unauthenticated `GET /auth/time`."""
-        answer = await self._exchange("GET", httpx.URL(self._endpoint + TIME_ROUTE), TIME_ROUTE)
+        url = httpx.URL(self._endpoint + TIME_ROUTE)
+        answer = await self._retrying(TIME_ROUTE, partial(self._exchange, "GET", url, TIME_ROUTE))
         if isinstance(answer.data, bool) or not isinstance(answer.data, int):
             raise OvhResponseError(TIME_ROUTE, f"expected an integer, got {answer.data!r:.40}")
         return answer.data
@@ -237,6 +293,14 @@ class OvhClient:
         """Close the connections."""
         await self.aclose()
 
+    def _authenticator(self, credentials: Credentials | ManagerSession) -> _Authenticator:
+        """The way to authorize requests with `credentials`."""
+        if isinstance(credentials, ApplicationKey):
+            return _SignedRequests(credentials, self._delta)
+        if isinstance(credentials, ManagerSession):
+            return _SessionCookie(credentials)
+        return _BearerRequests(TokenCache(partial(self._fetch_token, credentials), self._clock))
+
     def _url(
         self, route: str, path: Mapping[str, str | int], params: Mapping[str, str] | None
     ) -> httpx.URL:
@@ -244,6 +308,26 @@ class OvhClient:
         return httpx.URL(self._endpoint + _fill(route, path), params=params)
 
     async def _api_get(
+        self, route: str, url: httpx.URL, headers: Mapping[str, str] | None = None
+    ) -> _Answer:
+        """GET an API URL unless the credentials were just refused, retrying passing failures."""
+        self.access.check(route)
+        sent_with = self._credentials
+        try:
+            answer = await self._retrying(route, partial(self._authorized_get, route, url, headers))
+        except OvhError as error:
+            # A refusal of credentials replaced since the request left says nothing of the new.
+            if sent_with is self._credentials:
+                self.access.failed(error)
+            raise
+        self.access.succeeded()
+        return answer
+
+    async def _retrying(self, route: str, attempt: Callable[[], Awaitable[_Answer]]) -> _Answer:
+        """Run one exchange under the retry policy, pausing the budget when OVH throttles."""
+        return await with_retries(self.retry, route, attempt, self.budget)
+
+    async def _authorized_get(
         self, route: str, url: httpx.URL, headers: Mapping[str, str] | None = None
     ) -> _Answer:
         """GET an API URL with credentials, retrying once if OVH refused the clock or token."""
@@ -307,7 +391,10 @@ class OvhClient:
 
     async def _fetch_token(self, credentials: OAuth2ClientCredentials) -> AccessToken:
         """Trade the client id and secret for a new bearer token."""
-        answer = await self._exchange(
+        # Requests queued behind a refused token request must not each send their own.
+        self.access.check(TOKEN_ROUTE)
+        exchange = partial(
+            self._exchange,
             "POST",
             httpx.URL(credentials.token_url),
             TOKEN_ROUTE,
@@ -316,6 +403,12 @@ class OvhClient:
                 credentials.client_id, credentials.client_secret.get_secret_value()
             ),
         )
+        try:
+            answer = await self._retrying(TOKEN_ROUTE, exchange)
+        except OvhError as error:
+            if credentials is self._credentials:
+                self.access.failed(error)
+            raise
         try:
             return parse_token(answer.data, self._clock())
         except ValueError as exc:
@@ -333,6 +426,8 @@ class OvhClient:
     ) -> _Answer:
         """Send one request under the concurrency limit, report it, and decode the answer."""
         request = self._http.build_request(method, url, headers=headers, data=data)
+        if self.budget is not None:
+            await self.budget.acquire()
         try:
             async with self._semaphore:
                 response, body = await self._transfer(request, auth)
@@ -358,12 +453,11 @@ class OvhClient:
                 route, "invalid_response", OvhResponseError(route, reason, method=method)
             )
         if not response.is_success:
-            raise self._report(
-                route, str(response.status_code), _api_error(route, method, response, body)
-            )
+            error = _api_error(route, method, response, body, self._clock())
+            raise self._report(route, str(response.status_code), error)
         try:
             decoded = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             reason = _non_json(response, body)
             raise self._report(
                 route, "invalid_response", OvhResponseError(route, reason, method=method)
@@ -395,6 +489,11 @@ class OvhClient:
         """Tell the observer how one exchange ended."""
         if self._observer is not None:
             self._observer(route, code)
+
+
+def _token_url(credentials: Credentials | ManagerSession) -> str | None:
+    """The OAuth2 token URL the credentials are traded at, None for the other kinds."""
+    return credentials.token_url if isinstance(credentials, OAuth2ClientCredentials) else None
 
 
 def _fill(route: str, path: Mapping[str, str | int]) -> str:
@@ -453,12 +552,14 @@ def _non_json(response: httpx.Response, body: bytes) -> str:
     return f"non-JSON answer ({content_type}): {_excerpt(body)}"
 
 
-def _api_error(route: str, method: str, response: httpx.Response, body: bytes) -> OvhApiError:
+def _api_error(
+    route: str, method: str, response: httpx.Response, body: bytes, now: float
+) -> OvhApiError:
     """Build the error for a non-2xx answer from OVH's JSON error body (or the OAuth2 one)."""
     code: object = None
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         message: object = _non_json(response, body)
     else:
         if isinstance(payload, dict):
@@ -473,4 +574,5 @@ def _api_error(route: str, method: str, response: httpx.Response, body: bytes) -
         str(message),
         response.headers.get("X-Ovh-QueryID"),
         method=method,
+        retry_after=parse_retry_after(response.headers.get("Retry-After"), now),
     )

@@ -21,7 +21,9 @@ TOKEN_URLS: dict[str, str] = {
 
 
 def _is_http_url(value: str) -> bool:
-    """Tell whether `value` is an absolute http(s) URL with a host."""
+    """Tell whether `value` is an absolute http(s) URL with a host and no white space."""
+    if value != value.strip() or any(char.isspace() for char in value):
+        return False
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
@@ -49,6 +51,17 @@ def token_url_for(value: str) -> str | None:
     if value in ENDPOINTS:
         return TOKEN_URLS.get(value)
     if _is_http_url(value):
+        # An alias's own base URL, written out, keeps the alias's token URL.
+        for alias, base in ENDPOINTS.items():
+            if value.rstrip("/") == base:
+                return TOKEN_URLS.get(alias)
         parts = urlsplit(value)
         return f"{parts.scheme}://{parts.netloc}/auth/oauth2/token"
     raise _unknown(value)
+
+
+def check_url(value: str) -> str:
+    """Return `value` if it is an http(s) URL, or raise ValueError saying what is expected."""
+    if not _is_http_url(value):
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value

@@ -28,8 +28,12 @@ class OvhApiError(OvhError):
         query_id: str | None = None,
         *,
         method: str = "GET",
+        retry_after: float | None = None,
     ) -> None:
-        """Keep the answer's fields and build the one-line description from them."""
+        """Keep the answer's fields and build the one-line description from them.
+
+        `retry_after` is the wait in seconds the answer's `Retry-After` header asked for.
+        """
         detail = f"HTTP {status}"
         if error_code:
             detail += f" {error_code}"
@@ -42,6 +46,7 @@ class OvhApiError(OvhError):
         self.error_code = error_code
         self.message = message
         self.query_id = query_id
+        self.retry_after = retry_after
 
     @property
     def not_found(self) -> bool:
@@ -88,3 +93,19 @@ class ReadOnlyError(OvhError):
     def __init__(self, route: str, *, method: str) -> None:
         """Name the refused method and path."""
         super().__init__(route, "refused: the OVH client is read-only", method=method)
+
+
+class ManagerSessionError(OvhApiError):
+    """The manager refused its session cookies: the session is dead and needs a new login."""
+
+    @classmethod
+    def from_refusal(cls, error: OvhApiError) -> "ManagerSessionError":
+        """Carry the fields of the manager's refusal over to this kind of error."""
+        return cls(
+            error.route,
+            error.status,
+            error.error_code,
+            error.message,
+            error.query_id,
+            method=error.method,
+        )

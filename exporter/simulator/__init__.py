@@ -7,9 +7,12 @@ from exporter.simulator.config import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEMO_CONSUMER_KEY,
+    DEMO_MANAGER_COOKIE,
+    DEMO_MANAGER_SESSION,
     SimulatorConfig,
 )
 from exporter.simulator.fleet import Fleet, SimVps, generate_fleet, sim_task, sim_vps
+from exporter.simulator.manager import SimManager
 
 __all__ = [
     "DEMO_APPLICATION_KEY",
@@ -17,9 +20,12 @@ __all__ = [
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",
     "DEMO_CONSUMER_KEY",
+    "DEMO_MANAGER_COOKIE",
+    "DEMO_MANAGER_SESSION",
     "REQUEST_LOG",
     "Fleet",
     "RecordedRequest",
+    "SimManager",
     "SimVps",
     "SimulatorConfig",
     "create_app",

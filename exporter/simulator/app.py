@@ -9,8 +9,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from exporter.simulator import billing
 from exporter.simulator.auth import AuthKind, TokenStore, auth_kind, check_credentials, issue_token
 from exporter.simulator.config import SimulatorConfig
+from exporter.simulator.credential import CREDENTIAL_REQUESTS, CREDENTIAL_ROUTE, create_credential
+from exporter.simulator.details_routes import detail_routes
 from exporter.simulator.errors import (
     ApiError,
     bad_request,
@@ -18,12 +21,21 @@ from exporter.simulator.errors import (
     coded_error,
     not_found,
 )
+from exporter.simulator.faults import fault_middleware
 from exporter.simulator.fleet import Fleet, SimVps
+from exporter.simulator.manager import (
+    APIV6_PREFIX,
+    TWOAPI_PREFIX,
+    check_session,
+    is_manager_path,
+    manager_routes,
+)
 
 API_PREFIX: Final = "/1.0"
 TOKEN_ROUTE: Final = "/auth/oauth2/token"  # noqa: S105 - a route, not a password.
 TIME_ROUTE: Final = "/auth/time"
-_UNAUTHENTICATED: Final = frozenset({TOKEN_ROUTE, TIME_ROUTE})
+# POST /auth/credential carries the application key alone, and checks it itself.
+_UNAUTHENTICATED: Final = frozenset({TOKEN_ROUTE, TIME_ROUTE, CREDENTIAL_ROUTE})
 
 EXPANDED_MODE: Final = "CachedObjectList-Pages"
 # A page of expanded objects holds at most this many, which is also the size when
@@ -111,12 +123,15 @@ def _account(request: web.Request) -> _Account:
 
 
 def _route_template(request: web.Request) -> str:
-    """Return the matched route template without the `/1.0` prefix, or "" when none matched."""
+    """Return the matched route template without its API prefix, or "" when none matched."""
     resource = request.match_info.route.resource
     if resource is None:
         return ""
     template = resource.canonical
-    return template.removeprefix(API_PREFIX) if template.startswith(API_PREFIX + "/") else template
+    for prefix in (API_PREFIX, APIV6_PREFIX, TWOAPI_PREFIX):
+        if template.startswith(prefix + "/"):
+            return template.removeprefix(prefix)
+    return template
 
 
 def _routing_error(request: web.Request, refusal: web.HTTPException) -> ApiError:
@@ -144,7 +159,10 @@ async def _answer(request: web.Request, handler: Handler, route: str) -> web.Str
 
     account = _account(request)
     if route not in _UNAUTHENTICATED:
-        await check_credentials(request, account.config, account.tokens)
+        if is_manager_path(request.path):
+            check_session(request, account.config)
+        else:
+            await check_credentials(request, account.config, account.tokens)
         if route in account.config.denied_routes:
             raise coded_error(403, "NOT_GRANTED_CALL", "This call has not been granted")
     return await handler(request)
@@ -290,6 +308,41 @@ async def _restore_points(request: web.Request) -> web.Response:
     return web.json_response(list(machine.restore_points.get(state, [])))
 
 
+async def _auth_credential(request: web.Request) -> web.Response:
+    """Answer `POST /auth/credential` with a new consumer key waiting for validation."""
+    return await create_credential(request, _account(request).config)
+
+
+async def _services(request: web.Request) -> web.Response:
+    """Answer `GET /services`: service ids, or TService objects when expanded."""
+    services = billing.services(_account(request).fleet)
+    return _list_answer(request, [service["serviceId"] for service in services], services)
+
+
+async def _service(request: web.Request) -> web.Response:
+    """Answer `GET /services/{serviceId}`."""
+    fleet = _account(request).fleet
+    return web.json_response(billing.find_service(fleet, request.match_info["serviceId"]))
+
+
+async def _me(request: web.Request) -> web.Response:
+    """Answer `GET /me`."""
+    return web.json_response(_account(request).fleet.account.me)
+
+
+async def _payment_methods(request: web.Request) -> web.Response:
+    """Answer `GET /me/payment/method`, filtered like OVH: ids, or objects when expanded."""
+    methods = billing.payment_methods(_account(request).fleet, request.query)
+    return _list_answer(request, [method["paymentMethodId"] for method in methods], methods)
+
+
+async def _payment_method(request: web.Request) -> web.Response:
+    """Answer `GET /me/payment/method/{paymentMethodId}`."""
+    fleet = _account(request).fleet
+    method_id = request.match_info["paymentMethodId"]
+    return web.json_response(billing.find_payment_method(fleet, method_id))
+
+
 _API_ROUTES: Final[tuple[tuple[str, Handler], ...]] = (
     (TIME_ROUTE, _auth_time),
     ("/vps", _vps_list),
@@ -299,17 +352,30 @@ _API_ROUTES: Final[tuple[tuple[str, Handler], ...]] = (
     (r"/vps/{serviceName}/tasks/{id:\d+}", _task),
     ("/vps/{serviceName}/automatedBackup", _automated_backup),
     ("/vps/{serviceName}/automatedBackup/restorePoints", _restore_points),
+    ("/services", _services),
+    (r"/services/{serviceId:\d+}", _service),
+    ("/me", _me),
+    ("/me/payment/method", _payment_methods),
+    (r"/me/payment/method/{paymentMethodId:\d+}", _payment_method),
+    *detail_routes(_find_vps, _list_answer),
 )
 
 
 def create_app(fleet: Fleet, config: SimulatorConfig | None = None) -> web.Application:
     """Build the simulated account's app; it reads `fleet` and `config` afresh on every request."""
-    app = web.Application(middlewares=[_ovh_behaviour])
-    app[_ACCOUNT] = _Account(fleet, config or SimulatorConfig())
+    account = _Account(fleet, config or SimulatorConfig())
+    # Inside _ovh_behaviour: every faulty answer is still logged, authenticated and stamped.
+    faults = fault_middleware(lambda: account.config.faults)
+    app = web.Application(middlewares=[_ovh_behaviour, faults])
+    app[_ACCOUNT] = account
     app[REQUEST_LOG] = []
+    app[CREDENTIAL_REQUESTS] = []
     app.router.add_post(TOKEN_ROUTE, _oauth2_token)
+    app.router.add_post(API_PREFIX + CREDENTIAL_ROUTE, _auth_credential)
     for template, handler in _API_ROUTES:
         app.router.add_get(API_PREFIX + template, handler, allow_head=False)
+    for path, handler in manager_routes(_API_ROUTES, _find_vps):
+        app.router.add_get(path, handler, allow_head=False)
     return app
 
 

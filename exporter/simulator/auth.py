@@ -12,7 +12,7 @@ from exporter.ovh.auth import signature
 from exporter.simulator.config import SimulatorConfig
 from exporter.simulator.errors import coded_error, oauth2_error
 
-AuthKind = Literal["signature", "oauth2", "none"]
+AuthKind = Literal["signature", "oauth2", "session", "none"]
 
 SIGNATURE_HEADERS: Final = (
     "X-Ovh-Application",
@@ -44,6 +44,8 @@ def auth_kind(request: web.Request) -> AuthKind:
         return "signature"
     if "Authorization" in request.headers:
         return "oauth2"
+    if "Cookie" in request.headers:
+        return "session"
     return "none"
 
 

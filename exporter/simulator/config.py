@@ -4,6 +4,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from exporter.simulator.faults import Faults
+
 # Public demo values, published on purpose so demos and tests can sign requests:
 # they open nothing but the simulator. Shaped like OVH's own (16 and 32 characters).
 DEMO_APPLICATION_KEY = "simAppKey0000000"
@@ -11,6 +13,9 @@ DEMO_APPLICATION_SECRET = "simAppSecret00000000000000000000"  # noqa: S105 - pub
 DEMO_CONSUMER_KEY = "simConsumerKey000000000000000000"
 DEMO_CLIENT_ID = "EU.sim0000000000"
 DEMO_CLIENT_SECRET = "simClientSecret00000000000000000"  # noqa: S105 - public demo value.
+DEMO_MANAGER_SESSION = "simManagerSession000000000000000"
+DEMO_MANAGER_USERID = "sim12345-ovh"
+DEMO_MANAGER_COOKIE = f"SESSION={DEMO_MANAGER_SESSION}; USERID={DEMO_MANAGER_USERID}"
 
 
 @dataclass
@@ -23,7 +28,9 @@ class SimulatorConfig:
     `X-Pagination-Mode: CachedObjectList-Pages`; `denied_routes` holds route
     templates without the `/1.0` prefix (such as "/vps/{serviceName}/tasks") that
     answer 403 NOT_GRANTED_CALL; `clock` returns Unix seconds and is there so tests
-    can move time without sleeping.
+    can move time without sleeping; `faults` holds the faults injected per route
+    (see `exporter.simulator.faults`); `manager_sessions` holds the `SESSION`
+    cookies the simulated manager accepts, a set a test may empty to kill them.
     """
 
     application_key: str = DEMO_APPLICATION_KEY
@@ -37,6 +44,8 @@ class SimulatorConfig:
     expand_lists: bool = True
     denied_routes: frozenset[str] = frozenset()
     clock: Callable[[], float] = time.time
+    faults: Faults = field(default_factory=Faults)
+    manager_sessions: set[str] = field(default_factory=lambda: {DEMO_MANAGER_SESSION}, repr=False)
 
     def __post_init__(self) -> None:
         """Refuse settings no real account could have."""

@@ -7,7 +7,23 @@ import uuid
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Unpack
+
+from exporter.simulator.account import (
+    DEFAULT_MONTHLY_PRICE,
+    MONTHLY_PRICES,
+    SimAccount,
+    generated_account,
+    sim_billing,
+)
+from exporter.simulator.details import (
+    DETAIL_MIXES,
+    DetailsOptions,
+    SimDetails,
+    generated_details,
+    sim_details,
+)
+from exporter.simulator.manager import SimManager
 
 # OVH writes date-times in Paris time; a fixed +01:00 keeps the simulator
 # deterministic while still making clients honour a non-UTC offset.
@@ -39,6 +55,12 @@ class SimVps:
     tasks: list[dict[str, Any]]
     automated_backup: dict[str, Any] | None
     restore_points: dict[str, list[str]]
+    # Pricing and engagement end strategy for /services (see simulator.billing).
+    billing: dict[str, Any] = field(default_factory=sim_billing)
+    # Location, OS, disks, IPs, options, migrations and other backups (see simulator.details).
+    details: SimDetails = field(default_factory=SimDetails)
+    # What the manager's 2API adds (see simulator.manager).
+    manager: SimManager = field(default_factory=SimManager)
 
 
 @dataclass
@@ -46,11 +68,15 @@ class Fleet:
     """The VPS of one simulated account by name; the app reads it live, so tests may mutate it."""
 
     vps: dict[str, SimVps] = field(default_factory=dict)
+    account: SimAccount = field(default_factory=SimAccount)
 
     @classmethod
-    def of(cls, *machines: SimVps) -> "Fleet":
+    def of(cls, *machines: SimVps, account: SimAccount | None = None) -> "Fleet":
         """Build a fleet from VPS given in any order, keyed and ordered by name."""
-        return cls({machine.name: machine for machine in sorted(machines, key=lambda m: m.name)})
+        return cls(
+            {machine.name: machine for machine in sorted(machines, key=lambda m: m.name)},
+            account or SimAccount(),
+        )
 
 
 def ovh_datetime(moment: dt.datetime) -> str:
@@ -102,6 +128,9 @@ def sim_vps(
     tasks: Sequence[Mapping[str, Any]] = (),
     automated_backup: Mapping[str, Any] | Literal[_Default.TOKEN] | None = _Default.TOKEN,
     restore_points: Mapping[str, Sequence[str]] | None = None,
+    billing: Mapping[str, Any] | None = None,
+    sla_monitoring: bool = False,
+    **details: Unpack[DetailsOptions],
 ) -> SimVps:
     """Build one VPS from fixed defaults, overriding only the fields a test names.
 
@@ -113,6 +142,10 @@ def sim_vps(
     engaged, serviceId the CRC-32 of the name plus 100000000, no tasks, automated
     backup enabled at "03:00:00" keeping 7 restore points, and no restore points.
     Pass `automated_backup=None` for a VPS without the option (its routes answer 404).
+    `billing` (from `sim_billing`) sets the price and engagement end strategy that
+    /services shows; by default 6.00 EUR a month and REACTIVATE_ENGAGEMENT.
+    slaMonitoring is off by default; the answers of the other routes follow the
+    keywords of `DetailsOptions`, whose defaults derive from the ones above.
     """
     backup = default_automated_backup(name) if automated_backup is _Default.TOKEN else None
     if isinstance(automated_backup, Mapping):
@@ -131,7 +164,7 @@ def sim_vps(
             "zoneType": zone_type,
             "offerType": offer_type,
             "netbootMode": netboot_mode,
-            "slaMonitoring": False,
+            "slaMonitoring": sla_monitoring,
             "monitoringIpBlocks": list(_MONITORING_IP_BLOCKS),
             "model": {
                 "name": model_name,
@@ -177,6 +210,15 @@ def sim_vps(
         tasks=[dict(task) for task in tasks],
         automated_backup=backup,
         restore_points={key: list(dates) for key, dates in (restore_points or {}).items()},
+        billing=dict(billing) if billing is not None else sim_billing(),
+        details=sim_details(
+            name,
+            zone=zone,
+            model_name=model_name,
+            disk=disk,
+            automated_backup=backup is not None,
+            options=details,
+        ),
     )
 
 
@@ -266,9 +308,10 @@ def _unique_names(rng: random.Random, size: int) -> list[str]:
 class _Generator:
     """Builds the VPS of one generated fleet; holds the random source and the reference instant."""
 
-    def __init__(self, rng: random.Random, today: dt.date) -> None:
-        """Fix the seed's random source, and noon of `today` as the moment the fleet describes."""
+    def __init__(self, rng: random.Random, today: dt.date, details_rng: random.Random) -> None:
+        """Fix the seed's random sources, and noon of `today` as the moment the fleet describes."""
         self.rng = rng
+        self.details_rng = details_rng
         self.today = today
         self.now = dt.datetime.combine(today, dt.time(12), OVH_OFFSET)
         self.last_task_id = rng.randrange(10_000_000, 90_000_000)
@@ -364,7 +407,13 @@ class _Generator:
             fields.update(expiration=self.day(rng.randint(0, 5)), service_status=case)
         return fields
 
-    def vps(self, name: str, service_id: int, cases: Mapping[str, str]) -> SimVps:
+    def vps(
+        self,
+        name: str,
+        service_id: int,
+        cases: Mapping[str, str],
+        detail_cases: Mapping[str, str],
+    ) -> SimVps:
         """Build one VPS from its case in each mix."""
         rng = self.rng
         model = rng.choices([m for m, _ in _CATALOGUE], [w for _, w in _CATALOGUE])[0]
@@ -404,7 +453,19 @@ class _Generator:
             tasks=sorted(tasks, key=lambda task: int(task["id"])),
             automated_backup=backup,
             restore_points=restore_points,
+            billing=sim_billing(MONTHLY_PRICES.get(model.name, DEFAULT_MONTHLY_PRICE)),
             **self.billing(cases["billing"]),
+            sla_monitoring=detail_cases["sla"] == "sla",
+            **generated_details(
+                self.details_rng,
+                name,
+                detail_cases,
+                now=self.now,
+                zone=zone,
+                version=model.version,
+                disk=model.disk,
+                automated_backup=backup is not None,
+            ),
         )
 
 
@@ -417,11 +478,19 @@ def generate_fleet(size: int, seed: int, today: dt.date | None = None) -> Fleet:
     some done; automated backups enabled for most with one restore point a day up to
     today, a few stale (the newest 3 to 10 days old), disabled, absent or restoring;
     expirations spread over the coming year, a few without automatic renewal, one with
-    deleteAtExpiration, some engaged, a few expired, unPaid or pendingDebt. From
-    EVERY_CASE_FROM VPS on, every case appears at least once.
+    deleteAtExpiration, some engaged, a few expired, unPaid or pendingDebt; monthly
+    prices from the catalogue; the payment methods of `generated_account` (a card
+    expiring in 20 days, an expired one); some other OS than Debian 12 or one installed
+    from an image, an additional or pending disk, additional IPs, a primary IPv4 without
+    or with another reverse, snapshots, a migration available to VPS of the 2019 range
+    (a few in progress), secondary DNS domains, Veeam (one off), FTP backups (one
+    read-only), attached backups and SLA monitoring. From EVERY_CASE_FROM VPS on, every
+    case appears at least once.
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not secrets.
-    generator = _Generator(rng, today or dt.date.today())
+    # The details draw from a source of their own: the rest of a fleet stays as it was.
+    details_rng = random.Random(f"details:{seed}")  # noqa: S311 - reproducible fake data.
+    generator = _Generator(rng, today or dt.date.today(), details_rng)
     names = _unique_names(rng, size)
     service_ids = rng.sample(range(100_000_000, 200_000_000), size)
     mixes = {
@@ -431,8 +500,17 @@ def generate_fleet(size: int, seed: int, today: dt.date | None = None) -> Fleet:
         "backup": _deal(rng, size, _BACKUP_MIX, "fresh"),
         "billing": _deal(rng, size, _BILLING_MIX, "ok"),
     }
+    detail_mixes = {
+        aspect: _deal(details_rng, size, shares, usual)
+        for aspect, (shares, usual) in DETAIL_MIXES.items()
+    }
     machines = [
-        generator.vps(name, service_ids[index], {key: mix[index] for key, mix in mixes.items()})
+        generator.vps(
+            name,
+            service_ids[index],
+            {key: mix[index] for key, mix in mixes.items()},
+            {key: mix[index] for key, mix in detail_mixes.items()},
+        )
         for index, name in enumerate(names)
     ]
-    return Fleet.of(*machines)
+    return Fleet.of(*machines, account=generated_account(generator.now))

@@ -1,0 +1,1 @@
+"""Fleet-scale benchmark of the exporter against the simulator, with a naive baseline beside it."""

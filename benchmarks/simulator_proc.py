@@ -1,0 +1,131 @@
+"""The simulated OVH account in its own process, so its CPU and memory stay out of the exporter's.
+
+It serves one generated fleet twice on loopback: once with the benchmark's
+per-request latency (what the exporter and the baseline's timed sample talk to)
+and once without (where the baseline's walk over the whole fleet is counted).
+One JSON line on stdout gives both URLs; afterwards each line read on stdin is
+a command: `counts` prints the requests received so far by port and route,
+`paths FILE` writes the distinct [route, path] pairs the slow port answered to
+FILE (the exporter's reads, for the naive baseline to replay), `reset` forgets
+every request. The process exits when stdin closes.
+"""
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from exporter import simulator
+from exporter.simulator import billing
+from exporter.simulator.app import API_PREFIX
+
+# The clock and the token: every client reads them once, they are no data.
+UNSIGNED_ROUTES = frozenset({"/auth/time", "/auth/oauth2/token", ""})
+
+# Generated fleets are dated from this day, so every run describes the same fleet.
+FLEET_DAY = dt.date(2026, 1, 15)
+
+
+def _cache_services() -> None:
+    """Build the account's `/services` once rather than on every request.
+
+    The simulator rebuilds every service of the fleet for each `/services` page
+    and each `/services/{serviceId}`, so the naive baseline's one GET per service
+    costs O(fleet) each: at 10,000 VPS the simulator, not the baseline, would set
+    the pace. The benchmark's fleet never changes, so one build serves every call.
+    """
+    build = billing.services
+    built: dict[int, list[dict[str, Any]]] = {}
+
+    def services(fleet: simulator.Fleet) -> list[dict[str, Any]]:
+        """The fleet's services, built on first use."""
+        if id(fleet) not in built:
+            built[id(fleet)] = build(fleet)
+        return built[id(fleet)]
+
+    find = billing.find_service
+    indexes: dict[int, dict[str, dict[str, Any]]] = {}
+
+    def find_service(fleet: simulator.Fleet, service_id: str) -> dict[str, Any]:
+        """The service with this id, looked up in an index of the built services."""
+        if id(fleet) not in indexes:
+            indexes[id(fleet)] = {str(item["serviceId"]): item for item in services(fleet)}
+        found = indexes[id(fleet)].get(service_id)
+        return found if found is not None else find(fleet, service_id)
+
+    billing.services = services
+    billing.find_service = find_service
+
+
+def _url(runner: web.AppRunner) -> str:
+    """The API base URL of a simulator listening on port 0."""
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return f"http://127.0.0.1:{address[1]}/1.0"
+    raise RuntimeError("the simulator is not listening")
+
+
+def _paths(runner: web.AppRunner) -> list[tuple[str, str]]:
+    """The distinct API reads one simulator answered, as [route, path], in the order first seen."""
+    seen: dict[tuple[str, str], None] = {}
+    for request in runner.app[simulator.REQUEST_LOG]:
+        if request.method == "GET" and request.route not in UNSIGNED_ROUTES:
+            seen[(request.route, request.path.removeprefix(API_PREFIX))] = None
+    return list(seen)
+
+
+def _write_paths(runner: web.AppRunner, file: Path) -> int:
+    """Write the distinct reads to `file` as JSON; returns how many there were."""
+    paths = _paths(runner)
+    file.write_text(json.dumps(paths), encoding="utf-8")
+    return len(paths)
+
+
+def _counts(runner: web.AppRunner) -> dict[str, int]:
+    """Requests received by one simulator, by route template."""
+    return dict(Counter(request.route for request in runner.app[simulator.REQUEST_LOG]))
+
+
+async def _main(size: int, seed: int, latency: float) -> None:
+    """Serve the fleet until stdin closes, answering commands read from it."""
+    _cache_services()
+    fleet = simulator.generate_fleet(size, seed, today=FLEET_DAY)
+    slow = await simulator.serve(fleet, simulator.SimulatorConfig(latency=latency), "127.0.0.1", 0)
+    fast = await simulator.serve(fleet, simulator.SimulatorConfig(latency=0.0), "127.0.0.1", 0)
+    runners = {"slow": slow, "fast": fast}
+    print(json.dumps({name: _url(runner) for name, runner in runners.items()}), flush=True)
+    try:
+        while command := (await asyncio.to_thread(sys.stdin.readline)).strip():
+            if command == "counts":
+                answer = {name: _counts(runner) for name, runner in runners.items()}
+                print(json.dumps(answer), flush=True)
+            elif command.startswith("paths "):
+                written = _write_paths(slow, Path(command.removeprefix("paths ")))
+                print(json.dumps({"paths": written}), flush=True)
+            elif command == "reset":
+                for runner in runners.values():
+                    runner.app[simulator.REQUEST_LOG].clear()
+                print("{}", flush=True)
+    finally:
+        for runner in runners.values():
+            await runner.cleanup()
+
+
+def main() -> None:
+    """Parse the fleet's size, seed and latency, then serve."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=0.05)
+    args = parser.parse_args()
+    asyncio.run(_main(args.size, args.seed, args.latency))
+
+
+if __name__ == "__main__":
+    main()

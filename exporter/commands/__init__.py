@@ -1,0 +1,1 @@
+"""Commands for operators, beside the daemon: `check` and `credentials`."""

@@ -1,0 +1,166 @@
+"""The one-pass renderer writes exactly the bytes prometheus_client's generate_latest writes."""
+
+import gzip
+import math
+from collections.abc import Iterator
+
+from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
+from prometheus_client import exposition as text_format
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+    StateSetMetricFamily,
+)
+from prometheus_client.openmetrics import exposition as openmetrics_format
+from prometheus_client.registry import Collector
+
+from exporter import simulator
+from exporter.collector import SnapshotCollector
+from exporter.exposition import Exposition, render
+from exporter.http import create_app
+from exporter.rendering import decompressed, render_formats
+from exporter.settings import JOBS
+from exporter.store import AccountState, Store
+from tests.support import demo_settings, running_daemon, running_simulator
+
+
+class _Families(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families
+
+
+def _reference(families: list[Metric]) -> tuple[bytes, bytes]:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(families))
+    return (
+        text_format.generate_latest(registry),
+        openmetrics_format.generate_latest(registry),  # type: ignore[no-untyped-call]
+    )
+
+
+def _assert_same_as_prometheus_client(families: list[Metric]) -> None:
+    text, openmetrics = _reference(families)
+    formats = render_formats(families)
+    assert formats.text == text
+    assert formats.openmetrics == openmetrics
+    assert gzip.decompress(formats.text_gzip) == text
+    assert gzip.decompress(formats.openmetrics_gzip) == openmetrics
+
+
+async def test_a_generated_fleet_renders_byte_for_byte_as_prometheus_client() -> None:
+    fleet = simulator.generate_fleet(60, seed=7)
+    async with (
+        running_simulator(fleet) as endpoint,
+        running_daemon(demo_settings(endpoint, account="prod"), timeout=60) as daemon,
+    ):
+        snapshot = daemon.store.current
+
+    families = list(SnapshotCollector(snapshot).collect())
+    assert sum(len(family.samples) for family in families) > 60 * 20
+    _assert_same_as_prometheus_client(families)
+
+    rendered = render(snapshot)
+    text, openmetrics = _reference(families)
+    assert rendered.body(openmetrics=False, compressed=False) == text
+    assert rendered.body(openmetrics=True, compressed=False) == openmetrics
+    assert gzip.decompress(rendered.body(openmetrics=True, compressed=True)) == openmetrics
+
+
+def test_escapes_and_special_values_render_as_prometheus_client() -> None:
+    gauge = GaugeMetricFamily(
+        "ovh_example", 'Help with "quotes", a back\\slash\nand a newline.', labels=["b", "a"]
+    )
+    for index, value in enumerate(
+        [0.0, -0.0, 1, True, 2.5, -3.0, 1e-9, 123456789.0, 1e300, math.inf, -math.inf, math.nan]
+    ):
+        gauge.add_metric([f'va"l\\ue\n{index}', "é ü 中"], value)
+    counter = CounterMetricFamily("ovh_example_events", "Events.", labels=["vps"])
+    counter.add_metric(["vps-1"], 3)
+    bare = GaugeMetricFamily("ovh_example_bare", "No labels.", value=7.0)
+    _assert_same_as_prometheus_client([gauge, counter, bare])
+
+
+def test_families_left_to_prometheus_client_still_render_identically() -> None:
+    created = CounterMetricFamily("ovh_example_created", "Has _created.", labels=["a"])
+    created.add_metric(["x"], 1.0, created=1700000000.0)
+    info = InfoMetricFamily("ovh_example_build", "Info.", value={"version": "1"})
+    stateset = StateSetMetricFamily("ovh_example_flags", "Stateset.", value={"on": True})
+    with_unit = GaugeMetricFamily("ovh_example_seconds", "Unit.", value=1.0, unit="seconds")
+    colon = GaugeMetricFamily("ovh:example", "A colon.", value=2.0)
+    timestamped = GaugeMetricFamily("ovh_example_stamped", "Timestamp.", labels=["a"])
+    timestamped.add_metric(["x"], 1.0, timestamp=1700000000.5)
+    _assert_same_as_prometheus_client(
+        [created, info, stateset, with_unit, colon, timestamped, GaugeMetricFamily("ovh_e", "E.")]
+    )
+
+
+_NAMES = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,12}", fullmatch=True).filter(
+    lambda name: not name.startswith("__")
+)
+_VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**12), 10**12))
+
+
+@st.composite
+def _family(draw: st.DrawFn) -> Metric:
+    name = "ovh_" + draw(_NAMES)
+    labels = draw(st.lists(_NAMES, max_size=4, unique=True))
+    kind = draw(st.sampled_from([GaugeMetricFamily, CounterMetricFamily]))
+    family = kind(name, draw(st.text(max_size=40)), labels=labels)
+    for _ in range(draw(st.integers(0, 6))):
+        values = [draw(st.text(max_size=12)) for _ in labels]
+        family.add_metric(values, draw(_VALUES))
+    return family
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_family(), max_size=5))
+def test_random_families_render_as_prometheus_client(families: list[Metric]) -> None:
+    _assert_same_as_prometheus_client(families)
+
+
+def test_without_plain_bytes_only_their_sizes_are_kept() -> None:
+    gauge = GaugeMetricFamily("ovh_example", "Example.", labels=["vps"])
+    for index in range(2000):
+        gauge.add_metric([f"vps-{index}.vps.ovh.net"], index)
+    text, openmetrics = _reference([gauge])
+
+    formats = render_formats([gauge], keep_plain=False)
+
+    assert (formats.text, formats.openmetrics) == (None, None)
+    assert (formats.text_size, formats.openmetrics_size) == (len(text), len(openmetrics))
+    pieces = list(decompressed(formats.openmetrics_gzip, piece=4096))
+    assert len(pieces) > 10
+    assert max(len(piece) for piece in pieces) <= 4096
+    assert b"".join(pieces) == openmetrics
+
+
+async def test_scrapes_with_and_without_gzip_get_the_same_exposition() -> None:
+    state = AccountState("prod", dict.fromkeys(JOBS, 60.0), stale_after=3)
+    for index in range(3000):
+        state.api_requests[(f"/route/{index}", "200")] = index
+    store = Store([state])
+    exposition = Exposition(store.current)
+    expected = render(store.current)
+    async with TestClient(TestServer(create_app(exposition, store.ready))) as client:
+        plain = await client.get("/metrics", headers={"Accept-Encoding": "identity"})
+        body = await plain.read()
+        packed = await client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+        unpacked = await packed.read()  # aiohttp's client decompresses it.
+        head = await client.head("/metrics", headers={"Accept-Encoding": "identity"})
+
+    assert len(body) > 200_000
+    assert body == expected.text
+    assert plain.headers["Content-Length"] == str(len(body))
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert unpacked == expected.text
+    assert head.status == 200
+    assert head.headers["Content-Length"] == str(len(body))
