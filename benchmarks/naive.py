@@ -52,8 +52,8 @@ _KEY = ApplicationKey(
 )
 
 
-def item_routes() -> frozenset[str]:
-    """Route templates (without `/1.0`) that name one object of a list: `{list}/{id}`."""
+def api_routes() -> frozenset[str]:
+    """Every route template the simulator serves, without the `/1.0` prefix."""
     app = simulator.create_app(simulator.Fleet())
     templates = set()
     for resource in app.router.resources():
@@ -63,9 +63,9 @@ def item_routes() -> frozenset[str]:
     return frozenset(templates)
 
 
-def list_routes(items: frozenset[str]) -> frozenset[str]:
+def list_routes(templates: frozenset[str]) -> frozenset[str]:
     """The list routes: those whose objects each have their own route."""
-    return frozenset(template.rsplit("/", 1)[0] for template in items if template.endswith("}"))
+    return frozenset(route.rsplit("/", 1)[0] for route in templates if route.endswith("}"))
 
 
 class Walker:
@@ -242,7 +242,7 @@ class Replayed(Collector):
 
 async def measure(args: argparse.Namespace, paths: list[tuple[str, str]]) -> dict[str, Any]:
     """Time the sample and count the whole walk."""
-    lists = list_routes(item_routes())
+    lists = list_routes(api_routes())
     account, vps = group(paths)
     sample_calls, sample_seconds = await timed_sample(args.slow, lists, account, vps, args.sample)
     calls = await counted_walk(args.fast, lists, account, vps, args.workers)
