@@ -1,7 +1,9 @@
 """Run pip-audit on the installed environment and tell apart "vulnerable" from "not checked".
 
-pip-audit asks a vulnerability database over the network: PyPI's JSON API, then
-OSV if PyPI's gave nothing. A known vulnerability always fails. When neither
+pip-audit asks a vulnerability database over the network: PyPI's JSON API, the
+registry the project installs from, and OSV only when PIP_AUDIT_SERVICES names
+it (e.g. PIP_AUDIT_SERVICES=pypi,osv), so a run contacts no other host unless
+asked to. A known vulnerability always fails. When neither
 database can be reached (an offline machine, or a package mirror without PyPI's
 JSON API), pip-audit itself reports success with every package "skipped": this
 script says so loudly instead, and fails only if REQUIRE_PIP_AUDIT=1 (set it
@@ -16,7 +18,9 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-SERVICES = ("pypi", "osv")
+SERVICES = tuple(
+    name.strip() for name in os.environ.get("PIP_AUDIT_SERVICES", "pypi").split(",") if name.strip()
+)
 TIMEOUT_SECONDS = "15"
 
 
