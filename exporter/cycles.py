@@ -78,7 +78,8 @@ class JobMeter:
 
         `requests` holds each job's requests per run; a job fits when those
         requests, at `per_minute`, take no longer than its interval, and the
-        jobs fit together when their requests a minute stay within `per_minute`.
+        jobs fit together when their requests a minute stay within `per_minute`
+        (judged once every job of `intervals` has run).
         """
         if per_minute is None:
             return
@@ -99,6 +100,8 @@ class JobMeter:
                 short_by_seconds=round(needed - interval, 1),
             )
 
+        if not intervals.keys() <= requests.keys():
+            return  # A partial sum would understate the demand, and it is warned about once.
         demand = sum(
             count * 60.0 / intervals[job] for job, count in requests.items() if job in intervals
         )

@@ -127,6 +127,9 @@ def test_jobs_that_fit_alone_but_not_together_are_warned_about_once() -> None:
     intervals = {"tasks": 60.0, "backups": 120.0}
 
     with capture_logs() as logs:
+        # Until every job has run, the demand is not known: no verdict yet.
+        meter.check_budget(60.0, intervals, {"tasks": 40})
+        assert logs == []
         # 40 a minute for tasks, 40 a minute for backups: each fits 60, together they do not.
         meter.check_budget(60.0, intervals, {"tasks": 40, "backups": 80})
         meter.check_budget(60.0, intervals, {"tasks": 40, "backups": 80})

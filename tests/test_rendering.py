@@ -128,10 +128,12 @@ def test_random_families_render_as_prometheus_client(families: list[Metric]) -> 
 
 def test_without_plain_bytes_only_their_sizes_are_kept() -> None:
     gauge = GaugeMetricFamily("ovh_example", "Example.", labels=["vps"])
-    for index in range(2000):
+    # More samples than one batch of lines: the batches join without a seam.
+    for index in range(5000):
         gauge.add_metric([f"vps-{index}.vps.ovh.net"], index)
     text, openmetrics = _reference([gauge])
 
+    assert render_formats([gauge]).text == text
     formats = render_formats([gauge], keep_plain=False)
 
     assert (formats.text, formats.openmetrics) == (None, None)
