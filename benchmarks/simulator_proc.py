@@ -17,50 +17,18 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
 from exporter import simulator
-from exporter.simulator import billing
 from exporter.simulator.app import API_PREFIX
 
 # The clock and the token: every client reads them once, they are no data.
 UNSIGNED_ROUTES = frozenset({"/auth/time", "/auth/oauth2/token", ""})
 
-# Generated fleets are dated from this day, so every run describes the same fleet.
-FLEET_DAY = dt.date(2026, 1, 15)
-
-
-def _cache_services() -> None:
-    """Build the account's `/services` once rather than on every request.
-
-    The simulator rebuilds every service of the fleet for each `/services` page
-    and each `/services/{serviceId}`, so the naive baseline's one GET per service
-    costs O(fleet) each: at 10,000 VPS the simulator, not the baseline, would set
-    the pace. The benchmark's fleet never changes, so one build serves every call.
-    """
-    build = billing.services
-    built: dict[int, list[dict[str, Any]]] = {}
-
-    def services(fleet: simulator.Fleet) -> list[dict[str, Any]]:
-        """The fleet's services, built on first use."""
-        if id(fleet) not in built:
-            built[id(fleet)] = build(fleet)
-        return built[id(fleet)]
-
-    find = billing.find_service
-    indexes: dict[int, dict[str, dict[str, Any]]] = {}
-
-    def find_service(fleet: simulator.Fleet, service_id: str) -> dict[str, Any]:
-        """The service with this id, looked up in an index of the built services."""
-        if id(fleet) not in indexes:
-            indexes[id(fleet)] = {str(item["serviceId"]): item for item in services(fleet)}
-        found = indexes[id(fleet)].get(service_id)
-        return found if found is not None else find(fleet, service_id)
-
-    billing.services = services
-    billing.find_service = find_service
+# Generated fleets are dated from the day of the run, the exporter's today: every
+# run describes the same fleet, and its backups and expirations are as recent for
+# the exporter as the generator made them.
 
 
 def _url(runner: web.AppRunner) -> str:
@@ -94,8 +62,7 @@ def _counts(runner: web.AppRunner) -> dict[str, int]:
 
 async def _main(size: int, seed: int, latency: float) -> None:
     """Serve the fleet until stdin closes, answering commands read from it."""
-    _cache_services()
-    fleet = simulator.generate_fleet(size, seed, today=FLEET_DAY)
+    fleet = simulator.generate_fleet(size, seed, today=dt.date.today())
     slow = await simulator.serve(fleet, simulator.SimulatorConfig(latency=latency), "127.0.0.1", 0)
     fast = await simulator.serve(fleet, simulator.SimulatorConfig(latency=0.0), "127.0.0.1", 0)
     runners = {"slow": slow, "fast": fast}

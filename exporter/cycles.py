@@ -1,5 +1,8 @@
 """What each refresh job costs and achieves: requests per run, cycle time, and the budget's fit.
 
+`spacing` paces each job's per-VPS work so that the account uses its request
+budget evenly over the jobs' intervals.
+
 The scheduler runs every job with `RUNNING_JOB` set to the job's name, so the
 account's request counter can tell which job each request to OVH was sent for.
 After each run it keeps the run's requests and the time since the job's previous
@@ -114,6 +117,31 @@ class JobMeter:
                 requests_per_minute=per_minute,
                 cycles_stretched_by=round(demand / per_minute, 2),
             )
+
+
+def spacing(
+    per_minute: float | None,
+    intervals: Mapping[str, float],
+    requests: Mapping[str, int],
+    job: str,
+    count: int,
+) -> float:
+    """Seconds between the starts of the job's per-VPS work, to spread it over its interval.
+
+    `requests` holds each job's requests in its last run. Together they ask
+    `sum(requests / interval)` requests a second of the budget; their ratio to
+    the budget's rate is the account's load. Each job then spreads its `count`
+    VPS over `load` times its interval: the account draws on the budget at its
+    rate, evenly, instead of bursting and then waiting, and every job keeps its
+    share. With a load above 1 the spread is longer than the interval, as the
+    budget would make it anyway. No budget, no previous run or one VPS: 0.
+    """
+    interval = intervals.get(job)
+    if per_minute is None or interval is None or count < 2:
+        return 0.0
+    demand = sum(n / intervals[name] for name, n in requests.items() if name in intervals)
+    load = demand * 60.0 / per_minute
+    return interval * load / count
 
 
 def cycle_families(accounts: Iterable["AccountSnapshot"]) -> Iterator[Metric]:

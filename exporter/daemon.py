@@ -18,6 +18,7 @@ from exporter.jobs import Refresher
 from exporter.manager_jobs import account_refresher, describe_credentials
 from exporter.ovh.auth import Credentials, ManagerSession
 from exporter.ovh.client import OvhClient, RequestObserver
+from exporter.revisions import Revisions
 from exporter.scheduler import build_scheduler
 from exporter.settings import Settings
 from exporter.store import AccountState, Store
@@ -79,6 +80,7 @@ class Daemon:
             intervals=account.intervals,
             stale_after=settings.stale_after,
             selects=account.selects,
+            revisions=Revisions(max_age=settings.reread_after),
         )
         options = client_options(settings, state.name, state.health)
 

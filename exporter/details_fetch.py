@@ -4,6 +4,12 @@ Each reader makes the GETs of one fact and parses them. A 404 on a resource a
 VPS may lack (a snapshot, a Veeam or FTP backup, a migration offer) is an
 answer, the fact's absence; any other failure is raised, and `read_facts`
 keeps it apart so that the other facts of the VPS are still saved.
+
+A reader of a slow-changing fact belongs to a group of `exporter.revisions`:
+when the group is not due, the job hands the fact's last value in
+`Target.reuse` and the reader is not called, unless the value is one that
+changes by itself (a Veeam backup's restore points, an FTP space's usage).
+The disks reader reuses its list of disks and reads only their usage.
 """
 
 import asyncio
@@ -69,6 +75,7 @@ from exporter.facts import Fact
 from exporter.model import ParseProblem, Vps, newest_restore_point
 from exporter.ovh.client import OvhClient
 from exporter.ovh.errors import OvhApiError, OvhError
+from exporter.revisions import DETAILS, DISK_LIST, OTHER_BACKUPS
 
 # migration2018 offers VPS 2016 and 2018 a move to the 2020 range: later ranges are not asked.
 _LAST_VERSION_YEAR_WITH_MIGRATION_2018 = 2018
@@ -82,6 +89,8 @@ class Target:
     name: str
     vps: Vps | None
     problems: list[ParseProblem]
+    # Last values of facts whose group is not due: they stand for a read.
+    reuse: Mapping[Fact[Any], Any] = field(default_factory=dict)
 
     async def get(self, route: str, *, params: Mapping[str, str] | None = None, **path: str) -> Any:
         """GET a route of this VPS."""
@@ -106,7 +115,21 @@ class Target:
         return listing.objects
 
 
-Reader = tuple[Fact[Any], Callable[[Target], Awaitable[Any]]]
+def _always(_value: Any) -> bool:
+    """Any last value of the fact can stand for a read."""
+    return True
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one fact is read, and whether its last value may stand for a read."""
+
+    fact: Fact[Any]
+    read: Callable[[Target], Awaitable[Any]]
+    # The revisions group of a slow-changing fact; None for a fact read every run.
+    group: str | None = None
+    # Whether a last value may stand for a read when the group is not due.
+    keeps: Callable[[Any], bool] = _always
 
 
 async def read_location(target: Target) -> Location | None:
@@ -164,12 +187,13 @@ async def read_secondary_dns(target: Target) -> int | None:
 
 
 async def read_disks(target: Target) -> tuple[Disk, ...]:
-    """The disks of the VPS, each with its used space."""
-    disks = []
-    for item in await target.get_objects(ROUTE_DISKS, ROUTE_DISK):
-        disk = parse_disk(item, ROUTE_DISKS, target.problems)
-        if disk is not None:
-            disks.append(disk)
+    """The disks of the VPS, each with its used space; the list is reused when not due."""
+    disks: list[Disk] = list(target.reuse.get(DISKS, ()))
+    if DISKS not in target.reuse:
+        for item in await target.get_objects(ROUTE_DISKS, ROUTE_DISK):
+            disk = parse_disk(item, ROUTE_DISKS, target.problems)
+            if disk is not None:
+                disks.append(disk)
     used = await asyncio.gather(*(_disk_used(target, disk.id) for disk in disks))
     return tuple(
         Disk(disk.id, disk.size_bytes, disk.type, disk.state, used_bytes)
@@ -216,22 +240,33 @@ async def read_backup_ftp(target: Target) -> BackupFtp | None:
     return parse_backup_ftp(data, ROUTE_BACKUP_FTP, target.problems) if found else None
 
 
+def _veeam_off(value: Veeam) -> bool:
+    """A Veeam backup that is off has no restore points to come."""
+    return not value.enabled
+
+
+def _no_backup_ftp(value: BackupFtp | None) -> bool:
+    """An absent FTP backup space has no usage to change."""
+    return value is None
+
+
 # What each job reads besides what the first version read.
 DETAIL_READERS: Sequence[Reader] = (
-    (LOCATION, read_location),
-    (DISTRIBUTION, read_distribution),
-    (IPS, read_ips),
-    (SUBSCRIPTIONS, read_options),
-    (MIGRATION_2020, read_migration_2020),
-    (MIGRATION_2018, read_migration_2018),
-    (SECONDARY_DNS, read_secondary_dns),
+    Reader(LOCATION, read_location, DETAILS),
+    Reader(DISTRIBUTION, read_distribution, DETAILS),
+    Reader(IPS, read_ips, DETAILS),
+    Reader(SUBSCRIPTIONS, read_options, DETAILS),
+    Reader(MIGRATION_2020, read_migration_2020, DETAILS),
+    Reader(MIGRATION_2018, read_migration_2018, DETAILS),
+    Reader(SECONDARY_DNS, read_secondary_dns, DETAILS),
 )
-DISK_READERS: Sequence[Reader] = ((DISKS, read_disks),)
+# Used space changes by itself: the reader runs every time, and reuses only the list.
+DISK_READERS: Sequence[Reader] = (Reader(DISKS, read_disks, DISK_LIST, keeps=lambda _v: False),)
 BACKUP_READERS: Sequence[Reader] = (
-    (SNAPSHOT, read_snapshot),
-    (ATTACHED_BACKUPS, read_attached_backups),
-    (VEEAM, read_veeam),
-    (BACKUP_FTP, read_backup_ftp),
+    Reader(SNAPSHOT, read_snapshot, OTHER_BACKUPS),
+    Reader(ATTACHED_BACKUPS, read_attached_backups, OTHER_BACKUPS),
+    Reader(VEEAM, read_veeam, OTHER_BACKUPS, keeps=_veeam_off),
+    Reader(BACKUP_FTP, read_backup_ftp, OTHER_BACKUPS, keeps=_no_backup_ftp),
 )
 
 
@@ -241,25 +276,35 @@ class Readings:
 
     values: list[tuple[Fact[Any], Any]] = field(default_factory=list)
     failures: list[OvhError] = field(default_factory=list)
+    # The groups of which a fact could not be read: they stay due.
+    failed_groups: set[str] = field(default_factory=set)
 
 
 async def read_facts(target: Target, readers: Sequence[Reader]) -> Readings:
-    """Run every reader for one VPS at once; a failed one leaves the others' values intact."""
+    """Run every reader for one VPS at once; a failed one leaves the others' values intact.
+
+    A reader whose fact has a reusable last value in `target.reuse` is not run:
+    the value is handed back as read.
+    """
 
     async def one(reader: Reader) -> tuple[Fact[Any], Any, OvhError | None]:
         """Run one reader, handing back its failure instead of raising it."""
-        fact, read = reader
+        if reader.fact in target.reuse and reader.keeps(target.reuse[reader.fact]):
+            return reader.fact, target.reuse[reader.fact], None
         try:
-            return fact, await read(target), None
+            return reader.fact, await reader.read(target), None
         except OvhError as error:
-            return fact, None, error
+            return reader.fact, None, error
 
     readings = Readings()
-    for fact, value, error in await asyncio.gather(*(one(reader) for reader in readers)):
+    results = await asyncio.gather(*(one(reader) for reader in readers))
+    for reader, (fact, value, error) in zip(readers, results, strict=True):
         if error is None:
             readings.values.append((fact, value))
         else:
             readings.failures.append(error)
+            if reader.group is not None:
+                readings.failed_groups.add(reader.group)
     return readings
 
 

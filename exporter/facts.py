@@ -33,6 +33,10 @@ class FactStore:
         """Save a freshly read value."""
         self.tables.setdefault(fact, {})[vps] = (value, now)
 
+    def last(self, fact: Fact[T], vps: str) -> tuple[T, float] | None:
+        """The VPS's last value of the fact and when it was read, if any."""
+        return cast(tuple[T, float] | None, self.tables.get(fact, {}).get(vps))
+
     def forget(self, members: Collection[str]) -> None:
         """Drop the values of VPS that are no longer in the account."""
         for table in self.tables.values():

@@ -3,7 +3,7 @@
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import structlog
@@ -15,6 +15,7 @@ from exporter.billing_refresh import (
     read_vps_services,
 )
 from exporter.bounded import map_bounded
+from exporter.cycles import spacing
 from exporter.details import VPS_EXTRAS, parse_backup_plan, parse_vps_extras
 from exporter.details_fetch import (
     BACKUP_READERS,
@@ -42,6 +43,7 @@ from exporter.model import (
 from exporter.ovh.access import already_reported
 from exporter.ovh.client import OvhClient
 from exporter.ovh.errors import ManagerSessionError, OvhApiError, OvhError
+from exporter.revisions import AUTOMATED_BACKUP, BILLING, task_mark
 from exporter.store import AccountState, Entry
 
 T = TypeVar("T")
@@ -53,6 +55,11 @@ ROUTE_TASK = "/vps/{serviceName}/tasks/{id}"
 ROUTE_BACKUP = "/vps/{serviceName}/automatedBackup"
 ROUTE_RESTORE_POINTS = "/vps/{serviceName}/automatedBackup/restorePoints"
 ROUTE_SERVICE_INFOS = "/vps/{serviceName}/serviceInfos"
+
+# OVH takes one automated backup a day: a VPS whose newest restore point is
+# younger than this has no new one to show yet. An hour early, for the drift
+# of the backup's start.
+RESTORE_POINT_WAIT = 23 * 3600.0
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -114,10 +121,12 @@ class Refresher:
         state: AccountState,
         client: OvhClient,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.state = state
         self.client = client
         self._clock = clock
+        self._sleep = sleep
         self._listed = asyncio.Event()
         self._logged_problems: set[tuple[str, str]] = set()
 
@@ -141,8 +150,10 @@ class Refresher:
             listing = await self.client.get_objects(ROUTE_VPS_LIST, item_route=ROUTE_VPS)
         except OvhError as error:
             report.fail(None, error)
+            self.state.revisions.blind = True
             return report
         listing = selected_vps(listing, self.state.selects)
+        self.state.revisions.blind = bool(listing.failed)
 
         now = self._clock()
         current: dict[str, Entry[Vps]] = {}
@@ -150,6 +161,7 @@ class Refresher:
             vps = parse_vps(item, ROUTE_VPS, problems)
             if vps is not None:
                 current[vps.name] = Entry(vps, now)
+                self.state.revisions.observe(vps.name, "vps", vps)
                 extras = parse_vps_extras(item, ROUTE_VPS, problems)
                 self.state.facts.put(VPS_EXTRAS, vps.name, extras, now)
         expired = {name for name, failure in listing.failed.items() if is_service_expired(failure)}
@@ -176,9 +188,12 @@ class Refresher:
             )
             for error in listing.failed.values():
                 raise error
+            self.state.revisions.observe(name, "tasks", task_mark(listing.objects, ROUTE_TASKS))
             return summarize_tasks(listing.objects, ROUTE_TASKS, problems)
 
         report, results = await self._each_vps("tasks", fetch)
+        # A VPS whose tasks could not be read may have changed unseen.
+        self.state.revisions.unsure = set(self.state.vps) - results.keys()
         for name, summary in results.items():
             self._count_new_errors(name, summary)
         self._store(self.state.tasks, results)
@@ -186,10 +201,25 @@ class Refresher:
         return report
 
     async def refresh_backups(self) -> RunReport:
-        """Read each VPS's automated backup and restore points, then its other backups."""
+        """Read each VPS's automated backup and restore points, then its other backups.
+
+        The plan, and the restore points being restored, are read again only when
+        the VPS changed (`exporter.revisions`); the available restore points when
+        a day's backup may have added one.
+        """
         problems: list[ParseProblem] = []
+        revisions = self.state.revisions
 
         async def fetch(name: str) -> BackupStatus:
+            revision, now = revisions.current(name), self._clock()
+            kept = self.state.backups.get(name)
+            if kept is not None and not revisions.due(AUTOMATED_BACKUP, name, now):
+                return await self._newer_restore_points(name, kept.value, now, problems)
+            status = await read_backup(name)
+            revisions.read(AUTOMATED_BACKUP, name, revision, now)
+            return status
+
+        async def read_backup(name: str) -> BackupStatus:
             try:
                 backup = await self.client.get(ROUTE_BACKUP, serviceName=name)
             except OvhApiError as error:
@@ -226,16 +256,31 @@ class Refresher:
         self._record(problems)
         return await self._refresh_facts("backups", BACKUP_READERS, report)
 
+    async def _newer_restore_points(
+        self, name: str, kept: BackupStatus, now: float, problems: list[ParseProblem]
+    ) -> BackupStatus:
+        """The kept backup status; its available restore points read again if one may be new."""
+        newest = kept.last_restore_point
+        if not kept.enabled or (newest is not None and now - newest < RESTORE_POINT_WAIT):
+            return kept
+        points = await self.client.get(
+            ROUTE_RESTORE_POINTS, params={"state": "available"}, serviceName=name
+        )
+        count, newest = newest_restore_point(points, ROUTE_RESTORE_POINTS, problems)
+        return replace(kept, restore_points=count, last_restore_point=newest)
+
     async def refresh_billing(self) -> RunReport:
-        """Read each VPS's serviceInfos, then every VPS's subscription from one `/services` list."""
+        """Read every VPS's subscription from one `/services` list, then the serviceInfos due.
+
+        A VPS's serviceInfos is read again only when its subscription in
+        `/services` (or anything else of the VPS) changed, when its expiration
+        date passed since the last read, or after `reread_after` seconds.
+        """
         problems: list[ParseProblem] = []
-
-        async def fetch(name: str) -> ServiceInfo:
-            data = await self.client.get(ROUTE_SERVICE_INFOS, serviceName=name)
-            return parse_service_infos(data, ROUTE_SERVICE_INFOS, problems)
-
-        report, results = await self._each_vps("billing", fetch)
-        self._store(self.state.billing, results)
+        report = RunReport(self.state.name, "billing")
+        revisions = self.state.revisions
+        if not await self._ready("billing", report):
+            return report
         try:
             read = await read_vps_services(self.client, problems)
         except OvhError as error:
@@ -244,10 +289,25 @@ class Refresher:
             for failure in read.failed.values():
                 report.fail(None, failure)
             members = self.state.vps.keys()
-            self._store(
-                self.state.services,
-                {name: value for name, value in read.services.items() if name in members},
-            )
+            services = {name: value for name, value in read.services.items() if name in members}
+            for name, service in services.items():
+                revisions.observe(name, "services", service)
+            self._store(self.state.services, services)
+
+        async def fetch(name: str) -> ServiceInfo:
+            revision, now = revisions.current(name), self._clock()
+            kept = self.state.billing.get(name)
+            if kept is not None and not revisions.due(BILLING, name, now):
+                expiration = kept.value.expiration
+                if expiration is None or not kept.updated < expiration <= now:
+                    return kept.value
+            data = await self.client.get(ROUTE_SERVICE_INFOS, serviceName=name)
+            info = parse_service_infos(data, ROUTE_SERVICE_INFOS, problems)
+            revisions.read(BILLING, name, revision, now)
+            return info
+
+        report, results = await self._each_vps("billing", fetch, report)
+        self._store(self.state.billing, results)
         self._record(problems)
         return report
 
@@ -283,15 +343,26 @@ class Refresher:
     ) -> RunReport:
         """Read some facts of every VPS; a fact whose calls failed keeps its last good value."""
         problems: list[ParseProblem] = []
+        revisions = self.state.revisions
+        groups = {reader.group for reader in readers if reader.group is not None}
 
         async def fetch(name: str) -> Readings:
             entry = self.state.vps.get(name)
-            target = Target(self.client, name, entry.value if entry else None, problems)
-            readings = await read_facts(target, readers)
+            revision, now = revisions.current(name), self._clock()
+            due = {group for group in groups if revisions.due(group, name, now)}
+            reuse = {}
+            for reader in readers:
+                last = self.state.facts.last(reader.fact, name)
+                if reader.group is not None and reader.group not in due and last is not None:
+                    reuse[reader.fact] = last[0]
+            vps = entry.value if entry else None
+            readings = await read_facts(Target(self.client, name, vps, problems, reuse), readers)
             # An expired service answers 460 everywhere: the VPS is expired, as in other jobs.
             for error in readings.failures:
                 if is_service_expired(error):
                     raise error
+            for group in due - readings.failed_groups:
+                revisions.read(group, name, revision, now)
             return readings
 
         report, results = await self._each_vps(job, fetch, report)
@@ -309,20 +380,19 @@ class Refresher:
     ) -> tuple[RunReport, dict[str, T]]:
         """Run `fetch` for every VPS, a bounded number at a time; keep the successes."""
         report = report or RunReport(self.state.name, job)
-        try:
-            # Skip the run, sending nothing, while OVH's refusal of the credentials holds.
-            self.client.access.check(ROUTE_VPS_LIST)
-        except OvhError as error:
-            report.fail(None, error)
-            return report, {}
-        if not await self._wait_for_listing(job):
-            report.fail(None, OvhError(ROUTE_VPS_LIST, "the VPS list has not been read yet"))
+        if not await self._ready(job, report):
             return report, {}
 
         names = list(self.state.vps)
         expired: set[str] = set()
+        gap = self._spacing(job, len(names))
+        started = time.monotonic()
 
-        async def one(name: str) -> T | None:
+        async def one(item: tuple[int, str]) -> T | None:
+            index, name = item
+            wait = started + index * gap - time.monotonic()
+            if wait > 0:
+                await self._sleep(wait)
             try:
                 return await fetch(name)
             except OvhError as error:
@@ -333,11 +403,37 @@ class Refresher:
                     report.fail(name, error)
                 return None
 
-        values = await map_bounded(one, names)
+        values = await map_bounded(one, list(enumerate(names)))
         self.state.health.record_expired(job, names, expired)
         return report, {
             name: value for name, value in zip(names, values, strict=True) if value is not None
         }
+
+    def _spacing(self, job: str, count: int) -> float:
+        """Seconds between the starts of the job's VPS: the budget's pace (see `cycles.spacing`).
+
+        A job's first run is not paced: the first values come as fast as the
+        budget's burst and rate allow.
+        """
+        budget = self.client.budget
+        if job not in self.state.jobs:
+            return 0.0
+        requests = {name: status.requests for name, status in self.state.jobs.items()}
+        per_minute = budget.per_minute if budget is not None else None
+        return spacing(per_minute, self.state.intervals, requests, job, count)
+
+    async def _ready(self, job: str, report: RunReport) -> bool:
+        """Whether per-VPS calls may go out: credentials not refused, and the VPS listed."""
+        try:
+            # Skip the run, sending nothing, while OVH's refusal of the credentials holds.
+            self.client.access.check(ROUTE_VPS_LIST)
+        except OvhError as error:
+            report.fail(None, error)
+            return False
+        if not await self._wait_for_listing(job):
+            report.fail(None, OvhError(ROUTE_VPS_LIST, "the VPS list has not been read yet"))
+            return False
+        return True
 
     async def _wait_for_listing(self, job: str) -> bool:
         """Wait, at most one interval, for the first VPS listing of the account."""

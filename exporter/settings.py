@@ -27,6 +27,7 @@ from exporter.ovh.managers import (
     manager_for,
     resolve_manager,
 )
+from exporter.revisions import DEFAULT_MAX_AGE
 from exporter.webconfig import web_config_problems
 
 DEFAULT_PORT = 10060
@@ -136,6 +137,9 @@ class Settings(BaseSettings):
     interval_details: float = Field(default=900.0, ge=5.0, le=MAX_INTERVAL)
     interval_disks: float = Field(default=900.0, ge=5.0, le=MAX_INTERVAL)
     stale_after: int = Field(default=3, ge=1)
+    # Slow-changing facts are read again when OVH shows the VPS changed, or after
+    # this many seconds (0: every run); see exporter.revisions.
+    reread_after: float = Field(default=DEFAULT_MAX_AGE, ge=0.0, le=MAX_INTERVAL)
     request_timeout: float = Field(default=10.0, gt=0.0)
     max_concurrency: int = Field(default=8, ge=1, le=64)
     # Seconds running refresh jobs get to finish after SIGTERM before they are cancelled.

@@ -12,6 +12,7 @@ from exporter.facts import FactSnapshot, FactStore
 from exporter.health import AccountHealth, HealthSnapshot, lagging
 from exporter.manager import ManagerSnapshot, ManagerState
 from exporter.model import BackupStatus, ServiceInfo, TaskSummary, Vps
+from exporter.revisions import Revisions
 
 T = TypeVar("T")
 
@@ -52,6 +53,7 @@ class AccountState:
     account_info: Entry[AccountInfo] | None = None
     payment_methods: Entry[tuple[PaymentMethod, ...]] | None = None
     facts: FactStore = field(default_factory=FactStore)
+    revisions: Revisions = field(default_factory=Revisions)
     manager: ManagerState = field(default_factory=ManagerState)
     task_errors: dict[str, dict[str, int]] = field(default_factory=dict)
     seen_error_tasks: dict[str, frozenset[int]] = field(default_factory=dict)
@@ -87,6 +89,7 @@ class AccountState:
         for name in self.seen_error_tasks.keys() - self.vps.keys():
             del self.seen_error_tasks[name]
         self.facts.forget(self.vps.keys())
+        self.revisions.forget(self.vps.keys())
         self.manager.forget(self.vps.keys())
 
     def snapshot(self, now: float) -> "AccountSnapshot":

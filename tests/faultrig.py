@@ -21,6 +21,7 @@ from exporter.ovh.auth import ApplicationKey, Credentials, OAuth2ClientCredentia
 from exporter.ovh.budget import RequestBudget
 from exporter.ovh.client import OvhClient
 from exporter.ovh.retry import RetryPolicy
+from exporter.revisions import Revisions
 from exporter.scheduler import run_job
 from exporter.simulator.faults import Faults
 from exporter.store import AccountState, Store
@@ -49,6 +50,7 @@ class FaultRig:
         max_attempts: int,
         per_minute: float,
         burst: int,
+        reread_after: float,
     ) -> None:
         """Keep the options; `start` builds everything."""
         self.fleet = fleet
@@ -59,10 +61,13 @@ class FaultRig:
         self.max_attempts = max_attempts
         self.per_minute = per_minute
         self.burst = burst
-        # The jobs' wall clock, the retries' and guard's clock, and the budget's clock.
+        self.reread_after = reread_after
+        # The jobs' wall clock, the retries' and guard's clock, the budget's clock, and the
+        # clock of the jobs' pacing.
         self.wall = FakeTime(1_800_000_000.0)
         self.mono = FakeTime()
         self.budget_time = FakeTime()
+        self.pace_time = FakeTime()
         self.port = 0
 
     @property
@@ -74,7 +79,12 @@ class FaultRig:
         """Serve the simulator and the exporter's HTTP server, both on free loopback ports."""
         self._sim_runner = await simulator.serve(self.fleet, self.sim, "127.0.0.1", 0)
         base = f"http://127.0.0.1:{bound_port(self._sim_runner)}"
-        self.state = AccountState(ACCOUNT, defaultdict(lambda: INTERVAL), stale_after=STALE_AFTER)
+        self.state = AccountState(
+            ACCOUNT,
+            defaultdict(lambda: INTERVAL),
+            stale_after=STALE_AFTER,
+            revisions=Revisions(max_age=self.reread_after),
+        )
         self.budget = RequestBudget(
             self.per_minute, self.burst, clock=self.budget_time, sleep=self.budget_time.sleep
         )
@@ -93,7 +103,10 @@ class FaultRig:
             ),
             access=self.access,
         )
-        self.refresher = Refresher(self.state, self.client, clock=self.wall)
+        # The jobs' pacing of their VPS (exporter.cycles.spacing) waits on its own clock.
+        self.refresher = Refresher(
+            self.state, self.client, clock=self.wall, sleep=self.pace_time.sleep
+        )
         self.store = Store([self.state], clock=self.wall)
         self.exposition = Exposition(self.store.current)
         self.store.subscribe(self.exposition.update)
@@ -140,6 +153,10 @@ class FaultRig:
         log = self._sim_runner.app[simulator.REQUEST_LOG]
         return sum(1 for request in log if request.route == route)
 
+    def log(self) -> list[simulator.RecordedRequest]:
+        """Every request that reached the simulator so far."""
+        return list(self._sim_runner.app[simulator.REQUEST_LOG])
+
     def requests(self, route: str, code: str) -> int:
         """ovh_exporter_api_requests_total for one route and code, as counted so far."""
         return self.state.api_requests.get((route, code), 0)
@@ -170,8 +187,13 @@ async def fault_rig(
     max_attempts: int = 4,
     per_minute: float = 6000.0,
     burst: int = 1000,
+    reread_after: float = 0.0,
 ) -> AsyncIterator[FaultRig]:
-    """A started rig on the known fleet (or `fleet`), stopped on exit."""
+    """A started rig on the known fleet (or `fleet`), stopped on exit.
+
+    By default every run reads every route (`reread_after` 0), since the faults
+    under test are on the routes; tests of `exporter.revisions` give a max age.
+    """
     rig = FaultRig(
         fleet or known_fleet(),
         sim or simulator.SimulatorConfig(),
@@ -181,6 +203,7 @@ async def fault_rig(
         max_attempts=max_attempts,
         per_minute=per_minute,
         burst=burst,
+        reread_after=reread_after,
     )
     await rig.start()
     try:

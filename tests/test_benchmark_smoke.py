@@ -42,6 +42,7 @@ def test_benchmark_prints_its_tables_and_writes_json(tmp_path: Path) -> None:
         "jobs",
         "calls",
         "calls/VPS",
+        "2nd/VPS",
         "refresh",
         "s",
         "ideal",
@@ -77,5 +78,16 @@ def test_benchmark_prints_its_tables_and_writes_json(tmp_path: Path) -> None:
     assert ours["peak_rss_bytes"] > 10 * 1024 * 1024
     # The baseline fetched objects one by one: more calls than the exporter for the same reads.
     assert baseline["calls"] > ours["calls"]
-    assert set(result["ratios"]) == {"calls", "calls_per_hour", "refresh", "p50", "p99"}
+    # The second refresh of the unchanged fleet reads only what changes by itself.
+    assert 0 < ours["steady_calls"] < ours["calls"] / 3
+    assert ours["steady_calls"] == sum(ours["steady_calls_by_job"].values())
+    assert ours["steady_calls_by_job"]["details"] == 0
+    assert set(result["ratios"]) == {
+        "calls",
+        "steady_calls",
+        "calls_per_hour",
+        "refresh",
+        "p50",
+        "p99",
+    }
     assert document["machine"]["cores"] >= 1

@@ -3,15 +3,17 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
 from structlog.testing import capture_logs
 
-from exporter.cycles import RUNNING_JOB, JobMeter
+from exporter.cycles import RUNNING_JOB, JobMeter, spacing
 from exporter.exposition import render
 from exporter.jobs import RunReport
 from exporter.ovh.budget import RequestBudget
 from exporter.scheduler import run_job
 from exporter.settings import JOBS
 from exporter.store import AccountState, Store
+from tests.faultrig import fault_rig
 from tests.support import parse_exposition
 
 
@@ -164,3 +166,43 @@ async def test_run_job_checks_the_accounts_budget() -> None:
     warning = next(entry for entry in logs if entry.get("job") == "tasks")
     assert warning["needed_seconds"] == 120.0
     assert warning["short_by_seconds"] == 60.0
+
+
+def test_spacing_spreads_each_job_over_the_load_times_its_interval() -> None:
+    intervals = {"tasks": 60.0, "details": 900.0}
+    # 30 requests a minute of tasks and 2 of details, against a budget of 64: load 0.5.
+    requests = {"tasks": 30, "details": 30}
+    assert spacing(64.0, intervals, requests, "tasks", 30) == 60.0 * 0.5 / 30
+    assert spacing(64.0, intervals, requests, "details", 10) == 900.0 * 0.5 / 10
+    # Over the budget: the spread outgrows the interval, as the budget would make it.
+    assert spacing(16.0, intervals, requests, "tasks", 30) == 60.0 * 2.0 / 30
+
+
+def test_spacing_is_zero_without_budget_history_or_a_second_vps() -> None:
+    intervals = {"tasks": 60.0}
+    assert spacing(None, intervals, {"tasks": 30}, "tasks", 30) == 0.0
+    assert spacing(60.0, intervals, {}, "tasks", 30) == 0.0
+    assert spacing(60.0, intervals, {"tasks": 30}, "tasks", 1) == 0.0
+    assert spacing(60.0, intervals, {"tasks": 30}, "unknown", 30) == 0.0
+
+
+async def test_a_job_paces_its_vps_at_the_budgets_rate() -> None:
+    async with fault_rig(per_minute=600.0) as rig:
+        rig.state.intervals["tasks"] = 60.0
+        await rig.run("vps", "tasks")
+        assert rig.pace_time.slept == []  # A first run goes as fast as the budget allows.
+        await rig.run("tasks")
+    # 5 requests a minute (3 of tasks; the listing and the first read of OVH's clock)
+    # against 600: a load of 1/120, so the three VPS start 60 / 120 / 3 = 0.167 s apart.
+    assert rig.state.jobs["tasks"].requests == 3
+    assert rig.state.jobs["vps"].requests == 2
+    gap = 60.0 / 120 / 3
+    assert rig.pace_time.slept == [pytest.approx(gap, abs=0.02), pytest.approx(2 * gap, abs=0.02)]
+
+
+async def test_a_lifted_budget_does_not_pace() -> None:
+    async with fault_rig(per_minute=1e9) as rig:
+        rig.state.intervals["tasks"] = 60.0
+        await rig.run("vps", "tasks")
+        await rig.run("tasks")
+    assert rig.pace_time.slept == []

@@ -388,9 +388,10 @@ async def test_denied_routes_leave_every_other_series_alone() -> None:
 async def test_a_failed_route_keeps_its_last_value_and_spoils_nothing_else() -> None:
     fleet = details_fleet()
     config = SimulatorConfig()
+    # The fleet changes behind the exporter's back: nothing signals it, so every run reads.
     async with (
         running_simulator(fleet, config) as endpoint,
-        running_daemon(settings(endpoint)) as daemon,
+        running_daemon(demo_settings(endpoint, account="prod", reread_after=0)) as daemon,
     ):
         state, refresher = daemon.store.accounts[0], daemon.refreshers[0]
         config.denied_routes = frozenset({ROUTE_IPS})

@@ -2,14 +2,17 @@
 
 import copy
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import jsonschema
 import pytest
 
-from exporter.simulator import Fleet, SimulatorConfig, generate_fleet
+from exporter.simulator import Fleet, SimulatorConfig, generate_fleet, sim_vps
 from exporter.simulator.account import PERSONAL_FIELDS
+from exporter.simulator.billing import PAYMENT_STATUSES, find_service, services, vps_service
+from exporter.simulator.faults import Fault
 from tests.conftest import shared_json
 from tests.test_simulator_auth import Client, FakeClock, signed_get, simulated
 from tests.test_simulator_routes import EXPANDED, signed
@@ -17,6 +20,13 @@ from tests.test_simulator_schema import FORMATS, assert_valid, to_json_schema
 
 ME_SPEC: dict[str, Any] = shared_json("ovh-api/me.openapi.json")
 TODAY = dt.date(2026, 1, 15)
+ALPHA = "vps-alpha.vps.ovh.net"
+BRAVO = "vps-bravo.vps.ovh.net"
+CHARLIE = "vps-charlie.vps.ovh.net"
+DELTA = "vps-delta.vps.ovh.net"
+ECHO = "vps-echo.vps.ovh.net"
+# The default account's one other service, a domain.
+DOMAIN_SERVICE_ID = 900_000_001
 
 # TService of the capture spec (manager-capture-spec.md), with the nulls OVH sends for a
 # service without engagement, termination or group.
@@ -307,3 +317,135 @@ async def test_a_route_can_be_denied() -> None:
 
     assert refused.status == 403
     assert body["errorCode"] == "NOT_GRANTED_CALL"
+
+
+def test_payment_statuses_are_those_of_me_openapi() -> None:
+    statuses = ME_SPEC["components"]["schemas"]["me.payment.method.StatusEnum"]["enum"]
+
+    assert set(statuses) == PAYMENT_STATUSES
+
+
+def built_afresh(fleet: Fleet) -> list[dict[str, Any]]:
+    """Every service of `fleet` built from nothing, in the order `/services` gives them."""
+    every = [vps_service(machine) for machine in fleet.vps.values()]
+    every.extend(fleet.account.other_services)
+    return sorted(every, key=lambda service: int(service["serviceId"]))
+
+
+def three_vps() -> Fleet:
+    """Alpha, Bravo and Charlie, services 101 to 103, each at the default 6.00 EUR a month."""
+    return Fleet.of(
+        sim_vps(ALPHA, service_id=101),
+        sim_vps(BRAVO, service_id=102),
+        sim_vps(CHARLIE, service_id=103),
+    )
+
+
+async def expanded_body(client: Client, headers: dict[str, str] | None = None) -> bytes:
+    """The raw body of one page of `/services` expanded, expecting 200."""
+    response = await signed(client, "/1.0/services", {**EXPANDED, **(headers or {})})
+    assert response.status == 200, await response.text()
+    return await response.read()
+
+
+async def test_every_page_of_services_is_what_a_fresh_build_would_answer(
+    client: Client, fleet: Fleet
+) -> None:
+    expected = built_afresh(fleet)
+    pages = []
+    for number in range(1, 8):
+        paging = {"X-Pagination-Size": "7", "X-Pagination-Number": str(number)}
+        pages.append(await expanded_body(client, paging))
+
+    assert len(expected) == 41
+    assert pages == [json.dumps(expected[start : start + 7]).encode() for start in range(0, 49, 7)]
+    assert pages[-1] == b"[]"
+    assert await signed_get(client, "/1.0/services") == [s["serviceId"] for s in expected]
+
+
+async def test_services_follow_every_change_to_the_fleet() -> None:
+    fleet = three_vps()
+    fleet.vps[DELTA] = sim_vps(DELTA, service_id=104)
+    alpha, bravo, charlie = fleet.vps[ALPHA], fleet.vps[BRAVO], fleet.vps[CHARLIE]
+
+    def rename_and_expire_alpha() -> None:
+        """Change serviceInfos and the VPS object of Alpha."""
+        alpha.service_infos["status"] = "expired"
+        alpha.vps["displayName"] = "renamed"
+
+    def renew_charlie_every_1_0_month() -> None:
+        """Equal to the 1 it replaces, yet written "1.0": the answer must change all the same."""
+        charlie.service_infos["renew"]["period"] = 1.0
+
+    def move_bravo_first() -> None:
+        """Change the serviceId of Bravo, and so the order."""
+        bravo.service_infos["serviceId"] = 100
+
+    def replace_delta_with_echo() -> None:
+        """Remove a VPS and add another."""
+        del fleet.vps[DELTA]
+        fleet.vps[ECHO] = sim_vps(ECHO, service_id=105)
+
+    changes = [
+        rename_and_expire_alpha,
+        renew_charlie_every_1_0_month,
+        move_bravo_first,
+        replace_delta_with_echo,
+    ]
+    async with simulated(fleet, SimulatorConfig(clock=FakeClock())) as client:
+        answers = [await expanded_body(client)]
+        for change in changes:
+            change()
+            answers.append(await expanded_body(client))
+            assert answers[-1] == json.dumps(built_afresh(fleet)).encode(), change.__name__
+        ids = await signed_get(client, "/1.0/services")
+        one = await signed_get(client, "/1.0/services/101")
+
+    assert len(set(answers)) == len(answers)
+    assert ids == [100, 101, 103, 105, DOMAIN_SERVICE_ID]
+    assert [answer.count(b'"period": 1.0}') for answer in answers] == [0, 0, 1, 1, 1]
+    assert one["resource"]["displayName"] == "renamed"
+    assert one["resource"]["state"] == "suspended"
+    assert one["billing"]["lifecycle"]["current"]["state"] == "unrenewed"
+    assert json.loads(answers[0])[0]["billing"]["lifecycle"]["current"]["state"] == "active"
+
+
+def test_a_service_is_built_again_only_when_what_it_is_built_from_changes() -> None:
+    fleet = three_vps()
+    first = list(services(fleet))
+
+    fleet.vps[BRAVO].service_infos["renew"]["period"] = 12
+    second = list(services(fleet))
+
+    assert [service["serviceId"] for service in second] == [101, 102, 103, DOMAIN_SERVICE_ID]
+    assert [new is old for new, old in zip(second, first, strict=True)] == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert first[1]["billing"]["renew"]["current"]["period"] == 1
+    assert second[1]["billing"]["renew"]["current"]["period"] == 12
+    assert find_service(fleet, "102") is second[1]
+
+
+async def test_a_mutated_services_answer_leaves_the_next_one_whole() -> None:
+    fleet = three_vps()
+    config = SimulatorConfig(clock=FakeClock())
+
+    def scramble(body: Any) -> Any:
+        """Change every service of the answer in place."""
+        for service in body:
+            service["billing"]["plan"]["code"] = "scrambled"
+        return body
+
+    fault = config.faults.add(Fault("mutate", route="/services", mutate=scramble, times=1))
+    async with simulated(fleet, config) as client:
+        faulty = json.loads(await expanded_body(client))
+        whole = await expanded_body(client)
+        one = await signed_get(client, "/1.0/services/101")
+
+    assert fault.hits == 1
+    assert {service["billing"]["plan"]["code"] for service in faulty} == {"scrambled"}
+    assert whole == json.dumps(built_afresh(fleet)).encode()
+    assert one["billing"]["plan"]["code"] == "vps-2025-model1"

@@ -56,9 +56,11 @@ def fleet() -> Fleet:
 
 
 @asynccontextmanager
-async def manager(config: SimulatorConfig | None = None) -> AsyncIterator[tuple[Client, Fleet]]:
-    """Serve the simulator on a free loopback port, with a client for it."""
-    machines = fleet()
+async def manager(
+    config: SimulatorConfig | None = None, machines: Fleet | None = None
+) -> AsyncIterator[tuple[Client, Fleet]]:
+    """Serve the simulator (by default with `fleet()`) on a free loopback port, with a client."""
+    machines = machines or fleet()
     server = TestServer(create_app(machines, config), host="127.0.0.1")
     async with TestClient(server) as client:
         yield client, machines
@@ -230,6 +232,38 @@ async def test_a_session_dies_when_it_leaves_the_set() -> None:
         after = await client.get(f"/engine/2api/sws/vps/{NAME}/info", headers=SESSION_HEADERS)
 
     assert (before.status, after.status) == (200, 471)
+
+
+@pytest.mark.parametrize(
+    ("zone", "location"),
+    [
+        (
+            "Region OpenStack: os-uk1",
+            {"country": "gb", "datacentre": "UK", "longName": "London UK1"},
+        ),
+        (
+            "Region OpenStack: os-bhs5",
+            {"country": "ca", "datacentre": "BHS", "longName": "Beauharnois BHS5"},
+        ),
+        (
+            "Region OpenStack: os-waw1",
+            {"country": "pl", "datacentre": "WAW", "longName": "Warsaw WAW1"},
+        ),
+    ],
+)
+async def test_the_2api_places_a_vps_where_the_api_v1_does(
+    zone: str, location: dict[str, str]
+) -> None:
+    async with manager(machines=Fleet.of(sim_vps(NAME, zone=zone))) as (client, _):
+        info = await get_json(client, f"/engine/2api/sws/vps/{NAME}/info")
+        datacenter = await get_json(client, f"/engine/apiv6/vps/{NAME}/datacenter")
+
+    assert info["location"] == location
+    assert datacenter == {
+        "name": location["datacentre"],
+        "longName": location["longName"],
+        "country": location["country"],
+    }
 
 
 async def test_the_cookie_opens_nothing_outside_the_manager() -> None:

@@ -316,7 +316,7 @@ async def _auth_credential(request: web.Request) -> web.Response:
 async def _services(request: web.Request) -> web.Response:
     """Answer `GET /services`: service ids, or TService objects when expanded."""
     services = billing.services(_account(request).fleet)
-    return _list_answer(request, [service["serviceId"] for service in services], services)
+    return _list_answer(request, services.ids, services)
 
 
 async def _service(request: web.Request) -> web.Response:

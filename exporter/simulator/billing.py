@@ -1,13 +1,19 @@
 """The simulated `/services` and `/me` answers, built from the fleet so that they agree with it.
 
-A VPS's TService (the capture spec's shape) is derived at request time from its
-serviceInfos and model, plus the pricing and engagement end strategy kept in
-`SimVps.billing`: a test that changes serviceInfos sees `/services` follow.
+A VPS's TService (the capture spec's shape) is derived from its serviceInfos and
+model, plus the pricing and engagement end strategy kept in `SimVps.billing`: a
+test that changes serviceInfos sees `/services` follow. Each TService is built
+when a page or `/services/{serviceId}` first shows it, and kept while what it is
+built from stays the same, so that a page of a large fleet costs little more
+than its own services.
 """
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any, Final
+import marshal
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, overload
 
 from exporter.simulator.errors import bad_request, not_found
 from exporter.simulator.fleet import OVH_OFFSET, Fleet, SimVps, ovh_datetime
@@ -21,6 +27,8 @@ LIFECYCLE_OF_STATUS: Final = {
     "unPaid": "unpaid",
     "pendingDebt": "unpaid",
 }
+# The enums of the capture spec and me.openapi.json, kept here rather than shared with the
+# exporter's parsers so that a mistake in those cannot hide in the simulator too.
 ENGAGEMENT_STRATEGIES: Final = (
     "CANCEL_SERVICE",
     "REACTIVATE_ENGAGEMENT",
@@ -126,19 +134,126 @@ def vps_service(machine: SimVps) -> dict[str, Any]:
     }
 
 
-def services(fleet: Fleet) -> list[dict[str, Any]]:
+# A service as the account holds it: a VPS, whose TService is built, or another product's.
+_Source = SimVps | dict[str, Any]
+
+
+def _fingerprint(value: Any) -> bytes | None:
+    """Bytes equal only for values alike in every type, item and key order; None if not data."""
+    # Not ==, which finds 1, 1.0 and True equal where JSON writes them apart. marshal is
+    # fast, and its format 2 has no back-references, so shared objects change no byte.
+    try:
+        return marshal.dumps(value, 2)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """One VPS's TService, and the fingerprint of what `vps_service` built it from."""
+
+    inputs: bytes | None
+    service: dict[str, Any]
+
+
+class Services(Sequence[dict[str, Any]]):
+    """The account's services ordered by serviceId; a VPS's is built when first read.
+
+    The objects are shared from one request to the next: callers must not change them.
+    """
+
+    def __init__(
+        self, sources: Sequence[_Source], ids: Sequence[Any], built: dict[int, _Built]
+    ) -> None:
+        """Order the sources by their serviceIds `ids` (as given, among equal ones)."""
+        order = sorted(range(len(sources)), key=lambda position: int(ids[position]))
+        self._sources = [sources[position] for position in order]
+        self.ids: tuple[Any, ...] = tuple(ids[position] for position in order)
+        self._built = built
+        self._positions: dict[str, int] = {}
+        for position, service_id in enumerate(self.ids):
+            self._positions.setdefault(str(service_id), position)
+
+    def __len__(self) -> int:
+        """The number of services."""
+        return len(self._sources)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """The service at `index`."""
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
+        """The services of a slice, such as one page."""
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        """The service at `index`, or the services of a slice."""
+        if isinstance(index, slice):
+            return [self._service(source) for source in self._sources[index]]
+        return self._service(self._sources[index])
+
+    def find(self, service_id: str) -> dict[str, Any] | None:
+        """The first service whose serviceId is written `service_id`, if any."""
+        position = self._positions.get(service_id)
+        return None if position is None else self._service(self._sources[position])
+
+    def _service(self, source: _Source) -> dict[str, Any]:
+        """A service, its TService built again if what it is built from changed."""
+        if not isinstance(source, SimVps):
+            return source
+        inputs = _fingerprint((source.name, source.vps, source.service_infos, source.billing))
+        built = self._built.get(id(source))
+        if built is None or built.inputs is None or built.inputs != inputs:
+            built = _Built(inputs, vps_service(source))
+            self._built[id(source)] = built
+        return built.service
+
+
+class _Book:
+    """The services of one fleet, arranged again only when a service or a serviceId changes."""
+
+    def __init__(self) -> None:
+        """Start with nothing arranged or built."""
+        self._layout: bytes | None = None
+        self._built: dict[int, _Built] = {}
+        self._services = Services([], [], self._built)
+
+    def services(self, fleet: Fleet) -> Services:
+        """The fleet's services as they stand."""
+        machines = list(fleet.vps.values())
+        others = fleet.account.other_services
+        ids = [machine.service_infos["serviceId"] for machine in machines]
+        ids += [service["serviceId"] for service in others]
+        # The arrangement holds its sources, so no id in it can be reused while it stands.
+        layout = _fingerprint((list(map(id, machines)), list(map(id, others)), ids))
+        if layout is None or layout != self._layout:
+            sources: list[_Source] = [*machines, *others]
+            present = set(map(id, sources))
+            for key in [key for key in self._built if key not in present]:
+                del self._built[key]
+            self._services = Services(sources, ids, self._built)
+            self._layout = layout
+        return self._services
+
+
+_BOOKS: Final[dict[int, _Book]] = {}
+
+
+def services(fleet: Fleet) -> Services:
     """Every service of the account, VPS and others, ordered by serviceId."""
-    every = [vps_service(machine) for machine in fleet.vps.values()]
-    every.extend(fleet.account.other_services)
-    return sorted(every, key=lambda service: int(service["serviceId"]))
+    book = _BOOKS.get(id(fleet))
+    if book is None:
+        book = _BOOKS[id(fleet)] = _Book()
+        weakref.finalize(fleet, _BOOKS.pop, id(fleet), None)
+    return book.services(fleet)
 
 
 def find_service(fleet: Fleet, service_id: str) -> dict[str, Any]:
     """The service with this id, or OVH's 404."""
-    for service in services(fleet):
-        if str(service["serviceId"]) == service_id:
-            return service
-    raise not_found(f"The requested object (serviceId = {service_id}) does not exist")
+    found = services(fleet).find(service_id)
+    if found is None:
+        raise not_found(f"The requested object (serviceId = {service_id}) does not exist")
+    return found
 
 
 def payment_methods(fleet: Fleet, query: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -18,8 +18,12 @@ from typing import Any, Final, TypedDict
 _USE_UNIT: Final = "MB"
 _MIB_PER_GB: Final = 1024
 
-# Datacenter codes of the zone names ("os-sbg6" -> "sbg"): city and ISO country.
-_DATACENTERS: Final = {
+# The datacenter of each zone code ("os-sbg6" -> "sbg"), where every simulated model is
+# sold (vps.Model.datacenter): its city and its country as vps.Datacenter.country writes
+# it, an "ISO country code", so "gb" for London ("uk" is only reserved in ISO 3166-1,
+# though coreTypes.CountryEnum lists both). The manager's TVpsInfo.location reads the
+# same table: the capture spec types its country as a plain string, with no other spelling.
+DATACENTERS: Final = {
     "bhs": ("Beauharnois", "ca"),
     "de": ("Frankfurt", "de"),
     "gra": ("Gravelines", "fr"),
@@ -189,7 +193,7 @@ def datacenter_of(zone: str) -> dict[str, Any]:
         name, city, country = _LOCAL_ZONES[code]
         return {"name": name, "longName": f"{city} {name}", "country": country}
     letters = code.rstrip("0123456789")
-    city, country = _DATACENTERS.get(letters, (letters.upper(), "fr"))
+    city, country = DATACENTERS.get(letters, (letters.upper(), "fr"))
     return {"name": letters.upper(), "longName": f"{city} {code.upper()}", "country": country}
 
 

@@ -17,6 +17,7 @@ from exporter.simulator.account import (
     sim_billing,
 )
 from exporter.simulator.details import (
+    DATACENTERS,
     DETAIL_MIXES,
     DetailsOptions,
     SimDetails,
@@ -34,7 +35,6 @@ EVERY_CASE_FROM: Final = 20
 
 # Documentation prefixes (RFC 5737, RFC 3849): they name no real host.
 _MONITORING_IP_BLOCKS: Final = ("192.0.2.0/29", "2001:db8:1::/64")
-_MODEL_DATACENTERS: Final = ("bhs", "de", "gra", "rbx", "sbg", "sgp", "syd", "uk", "waw")
 _MODEL_OPTIONS: Final = ("additionalDisk", "automatedBackup", "snapshot", "veeam")
 _CONTACT: Final = "sim12345-ovh"
 
@@ -173,7 +173,7 @@ def sim_vps(
                 "vcore": vcore,
                 "memory": memory_limit,
                 "disk": disk,
-                "datacenter": list(_MODEL_DATACENTERS),
+                "datacenter": list(DATACENTERS),
                 "availableOptions": list(_MODEL_OPTIONS),
                 "maximumAdditionnalIp": 16,
             },

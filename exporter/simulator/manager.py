@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from exporter.simulator.config import SimulatorConfig
+from exporter.simulator.details import DATACENTERS
 from exporter.simulator.errors import ApiError, bad_request, class_error
 
 if TYPE_CHECKING:
@@ -36,18 +37,7 @@ FindVps = Callable[[web.Request], "SimVps"]
 # Tasks in these states are in neither of the manager's lists.
 _FINISHED: Final = frozenset({"done", "cancelled"})
 
-# Datacentre of each OpenStack zone code, as the manager names it (TVpsDatacenter).
-_DATACENTRES: Final = {
-    "bhs": ("Beauharnois", "ca"),
-    "de": ("Frankfurt", "de"),
-    "gra": ("Gravelines", "fr"),
-    "rbx": ("Roubaix", "fr"),
-    "sbg": ("Strasbourg", "fr"),
-    "sgp": ("Singapore", "sg"),
-    "syd": ("Sydney", "au"),
-    "uk": ("London", "uk"),
-    "waw": ("Warsaw", "pl"),
-}
+# A zone's datacentre code and number ("os-gra11": "gra", "11"), the code a key of DATACENTERS.
 _ZONE_CODE: Final = re.compile(r"os-([a-z]+?)(\d*)$")
 _VERSION: Final = re.compile(r"(\d{4})v(\d+)")
 
@@ -111,12 +101,12 @@ def manager_version(version: str) -> str:
 
 
 def _location(zone: str) -> dict[str, str]:
-    """The manager's location of a VPS from its OpenStack zone."""
+    """The manager's location of a VPS from its OpenStack zone, city and country as the API v1's."""
     match = _ZONE_CODE.search(zone)
     if match is None:
         return {"country": "", "datacentre": "", "longName": ""}
     code, number = match.groups()
-    city, country = _DATACENTRES.get(code, (code.upper(), ""))
+    city, country = DATACENTERS.get(code, (code.upper(), ""))
     return {
         "country": country,
         "datacentre": code.upper(),
