@@ -1,7 +1,7 @@
 """What each refresh job costs and achieves: requests per run, cycle time, and the budget's fit.
 
-`spacing` paces each job's per-VPS work so that the account uses its request
-budget evenly over the jobs' intervals.
+`job_rate` paces each job's requests so that the account uses its request
+budget evenly over the jobs' intervals, each job at its share.
 
 The scheduler runs every job with `RUNNING_JOB` set to the job's name, so the
 account's request counter can tell which job each request to OVH was sent for.
@@ -119,29 +119,28 @@ class JobMeter:
             )
 
 
-def spacing(
+def job_rate(
     per_minute: float | None,
     intervals: Mapping[str, float],
     requests: Mapping[str, int],
     job: str,
-    count: int,
-) -> float:
-    """Seconds between the starts of the job's per-VPS work, to spread it over its interval.
+) -> float | None:
+    """The requests a second the job may send: its share of the budget; None for no pacing.
 
-    `requests` holds each job's requests in its last run. Together they ask
-    `sum(requests / interval)` requests a second of the budget; their ratio to
-    the budget's rate is the account's load. Each job then spreads its `count`
-    VPS over `load` times its interval: the account draws on the budget at its
-    rate, evenly, instead of bursting and then waiting, and every job keeps its
-    share. With a load above 1 the spread is longer than the interval, as the
-    budget would make it anyway. No budget, no previous run or one VPS: 0.
+    `requests` holds each job's requests in its last run. Together the jobs ask
+    `sum(requests / interval)` requests a second; each gets the share of the
+    budget's rate that its own demand is of that sum. Below the budget a job
+    then spreads its requests over the account's load times its interval;
+    above, over more than its interval, as the budget would make it anyway, but
+    without starving the other jobs. No budget, or no request in the job's last
+    run: None.
     """
     interval = intervals.get(job)
-    if per_minute is None or interval is None or count < 2:
-        return 0.0
+    own = requests.get(job, 0)
+    if per_minute is None or interval is None or own <= 0:
+        return None
     demand = sum(n / intervals[name] for name, n in requests.items() if name in intervals)
-    load = demand * 60.0 / per_minute
-    return interval * load / count
+    return per_minute / 60.0 * (own / interval) / demand
 
 
 def cycle_families(accounts: Iterable["AccountSnapshot"]) -> Iterator[Metric]:

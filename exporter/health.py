@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypedDict
 from prometheus_client.core import Metric
 
 from exporter import metrics
+from exporter.cycles import RUNNING_JOB
 from exporter.ovh.access import AccessGuard
 from exporter.ovh.budget import RequestBudget
 from exporter.ovh.errors import OvhApiError, OvhError
@@ -139,7 +140,9 @@ def client_options(settings: Settings, account: str, health: "AccountHealth") ->
 
     The budget and the guard are also kept in `health`, where snapshots read them.
     """
-    health.budget = RequestBudget(settings.requests_per_minute, settings.requests_burst)
+    health.budget = RequestBudget(
+        settings.requests_per_minute, settings.requests_burst, key=RUNNING_JOB.get
+    )
     health.access = AccessGuard(account)
     retry = RetryPolicy(
         max_attempts=settings.retry_max_attempts, max_retry_after=settings.retry_after_max

@@ -15,7 +15,7 @@ from exporter.billing_refresh import (
     read_vps_services,
 )
 from exporter.bounded import map_bounded
-from exporter.cycles import spacing
+from exporter.cycles import job_rate
 from exporter.details import VPS_EXTRAS, parse_backup_plan, parse_vps_extras
 from exporter.details_fetch import (
     BACKUP_READERS,
@@ -121,12 +121,10 @@ class Refresher:
         state: AccountState,
         client: OvhClient,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.state = state
         self.client = client
         self._clock = clock
-        self._sleep = sleep
         self._listed = asyncio.Event()
         self._logged_problems: set[tuple[str, str]] = set()
 
@@ -153,7 +151,9 @@ class Refresher:
             self.state.revisions.blind = True
             return report
         listing = selected_vps(listing, self.state.selects)
-        self.state.revisions.blind = bool(listing.failed)
+        expired = {name for name, failure in listing.failed.items() if is_service_expired(failure)}
+        # An expired VPS is a known state; any other failure may hide a change.
+        self.state.revisions.blind = bool(listing.failed.keys() - expired)
 
         now = self._clock()
         current: dict[str, Entry[Vps]] = {}
@@ -164,7 +164,6 @@ class Refresher:
                 self.state.revisions.observe(vps.name, "vps", vps)
                 extras = parse_vps_extras(item, ROUTE_VPS, problems)
                 self.state.facts.put(VPS_EXTRAS, vps.name, extras, now)
-        expired = {name for name, failure in listing.failed.items() if is_service_expired(failure)}
         for name, failure in listing.failed.items():
             if name not in expired:
                 report.fail(name, failure)
@@ -298,8 +297,8 @@ class Refresher:
             revision, now = revisions.current(name), self._clock()
             kept = self.state.billing.get(name)
             if kept is not None and not revisions.due(BILLING, name, now):
-                expiration = kept.value.expiration
-                if expiration is None or not kept.updated < expiration <= now:
+                expiration, read = kept.value.expiration, revisions.last_read(BILLING, name)
+                if expiration is None or read is None or not read < expiration <= now:
                     return kept.value
             data = await self.client.get(ROUTE_SERVICE_INFOS, serviceName=name)
             info = parse_service_infos(data, ROUTE_SERVICE_INFOS, problems)
@@ -385,14 +384,10 @@ class Refresher:
 
         names = list(self.state.vps)
         expired: set[str] = set()
-        gap = self._spacing(job, len(names))
-        started = time.monotonic()
+        if self.client.budget is not None:
+            self.client.budget.pace(job, self._rate(job))
 
-        async def one(item: tuple[int, str]) -> T | None:
-            index, name = item
-            wait = started + index * gap - time.monotonic()
-            if wait > 0:
-                await self._sleep(wait)
+        async def one(name: str) -> T | None:
             try:
                 return await fetch(name)
             except OvhError as error:
@@ -403,24 +398,26 @@ class Refresher:
                     report.fail(name, error)
                 return None
 
-        values = await map_bounded(one, list(enumerate(names)))
+        values = await map_bounded(one, names)
         self.state.health.record_expired(job, names, expired)
         return report, {
             name: value for name, value in zip(names, values, strict=True) if value is not None
         }
 
-    def _spacing(self, job: str, count: int) -> float:
-        """Seconds between the starts of the job's VPS: the budget's pace (see `cycles.spacing`).
+    def _rate(self, job: str) -> float | None:
+        """The job's pace in requests a second (see `cycles.job_rate`); None for none.
+
+        Only requests sent through `_each_vps` are paced: the account-wide reads
+        of a job (a listing) go at once.
 
         A job's first run is not paced: the first values come as fast as the
         budget's burst and rate allow.
         """
         budget = self.client.budget
-        if job not in self.state.jobs:
-            return 0.0
+        if budget is None or job not in self.state.jobs:
+            return None
         requests = {name: status.requests for name, status in self.state.jobs.items()}
-        per_minute = budget.per_minute if budget is not None else None
-        return spacing(per_minute, self.state.intervals, requests, job, count)
+        return job_rate(budget.per_minute, self.state.intervals, requests, job)
 
     async def _ready(self, job: str, report: RunReport) -> bool:
         """Whether per-VPS calls may go out: credentials not refused, and the VPS listed."""

@@ -44,6 +44,9 @@ def configure(level: str = "info", fmt: str = "console") -> None:
     root.setLevel(level.upper())
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # A run skipped because the previous one still runs is what a tight budget does:
+    # ovh_exporter_refresh_cycle_seconds and the budget warning say it, once.
+    logging.getLogger("apscheduler.scheduler").setLevel(max(logging.ERROR, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -71,6 +71,11 @@ class Revisions:
         revision, when = read
         return revision != self.current(vps) or now - when >= self.max_age
 
+    def last_read(self, group: str, vps: str) -> float | None:
+        """When the group was last read for the VPS, if it was."""
+        read = self._reads.get((group, vps))
+        return None if read is None else read[1]
+
     def read(self, group: str, vps: str, revision: int, now: float) -> None:
         """Note that the group was read at `now`, for the VPS as it was at `revision`."""
         self._reads[(group, vps)] = (revision, now)

@@ -49,6 +49,9 @@ async def run_job(
         RUNNING_JOB.reset(running)
 
     previous = state.jobs.get(job)
+    if success and previous is not None and not previous.success:
+        # The failures were logged as they came; say when they are over.
+        log.info("refresh recovered", account=state.name, job=job, failures_total=previous.failures)
     state.jobs[job] = JobStatus(
         success=success,
         last_success=clock() if success else (previous.last_success if previous else None),
@@ -59,10 +62,16 @@ async def run_job(
     )
     if meter is not None:
         budget = state.health.budget
+        # Judged on runs after the first: a first run reads everything, later ones
+        # what may have changed (exporter.revisions).
         meter.check_budget(
             budget.per_minute if budget is not None else None,
             state.intervals,
-            {name: status.requests for name, status in state.jobs.items()},
+            {
+                name: status.requests
+                for name, status in state.jobs.items()
+                if status.cycle is not None
+            },
         )
     store.publish()
 

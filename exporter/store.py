@@ -92,13 +92,27 @@ class AccountState:
         self.revisions.forget(self.vps.keys())
         self.manager.forget(self.vps.keys())
 
+    def achieved_intervals(self) -> dict[str, float]:
+        """Each job's interval, stretched to its last cycle or run where those took longer."""
+        intervals = dict(self.intervals)
+        for job, status in self.jobs.items():
+            if job in intervals:
+                intervals[job] = max(intervals[job], status.cycle or 0.0, status.duration)
+        return intervals
+
     def snapshot(self, now: float) -> "AccountSnapshot":
-        """Freeze the current state, leaving out values older than `stale_after` intervals."""
+        """Freeze the current state, leaving out values older than `stale_after` intervals.
+
+        A job's interval here is the longest of its setting, its last achieved
+        cycle and its last run's duration: a job the request budget slows down
+        keeps its values, and only failures make them stale.
+        """
         members = self.vps.keys()
         kept: dict[tuple[str, str], float] = {}
+        intervals = self.achieved_intervals()
 
         def fresh(job: str, table: Mapping[str, Entry[T]]) -> Mapping[str, T]:
-            oldest = now - self.stale_after * self.intervals[job]
+            oldest = now - self.stale_after * intervals[job]
             entries = {
                 name: entry
                 for name, entry in table.items()
@@ -109,7 +123,7 @@ class AccountState:
             return MappingProxyType({name: entry.value for name, entry in entries.items()})
 
         def current(job: str, entry: Entry[T] | None) -> T | None:
-            if entry is None or entry.updated < now - self.stale_after * self.intervals[job]:
+            if entry is None or entry.updated < now - self.stale_after * intervals[job]:
                 return None
             return entry.value
 
@@ -128,10 +142,8 @@ class AccountState:
             services=fresh("billing", self.services),
             account_info=current("account", self.account_info),
             payment_methods=current("account", self.payment_methods),
-            facts=self.facts.snapshot(now, self.intervals, self.stale_after, members),
-            manager=self.manager.snapshot(
-                now, self.intervals.get("manager"), self.stale_after, members
-            ),
+            facts=self.facts.snapshot(now, intervals, self.stale_after, members),
+            manager=self.manager.snapshot(now, intervals.get("manager"), self.stale_after, members),
             credential_reloads=MappingProxyType(dict(self.credential_reloads)),
             # Evaluated last: the fresh() calls above fill `kept`.
             health=self.health.snapshot(kept),

@@ -5,7 +5,6 @@ scrape the real HTTP server, so that each fault can be injected, watched and
 lifted in a few milliseconds.
 """
 
-from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -13,6 +12,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from exporter import simulator
+from exporter.cycles import RUNNING_JOB
 from exporter.exposition import Exposition
 from exporter.http import create_app
 from exporter.jobs import Refresher
@@ -23,6 +23,7 @@ from exporter.ovh.client import OvhClient
 from exporter.ovh.retry import RetryPolicy
 from exporter.revisions import Revisions
 from exporter.scheduler import run_job
+from exporter.settings import JOBS
 from exporter.simulator.faults import Faults
 from exporter.store import AccountState, Store
 from tests.fakes import FakeTime
@@ -62,12 +63,11 @@ class FaultRig:
         self.per_minute = per_minute
         self.burst = burst
         self.reread_after = reread_after
-        # The jobs' wall clock, the retries' and guard's clock, the budget's clock, and the
-        # clock of the jobs' pacing.
+        # The jobs' wall clock, the retries' and guard's clock, and the budget's clock (which
+        # the jobs' pacing waits on too).
         self.wall = FakeTime(1_800_000_000.0)
         self.mono = FakeTime()
         self.budget_time = FakeTime()
-        self.pace_time = FakeTime()
         self.port = 0
 
     @property
@@ -81,12 +81,16 @@ class FaultRig:
         base = f"http://127.0.0.1:{bound_port(self._sim_runner)}"
         self.state = AccountState(
             ACCOUNT,
-            defaultdict(lambda: INTERVAL),
+            dict.fromkeys(JOBS, INTERVAL),
             stale_after=STALE_AFTER,
             revisions=Revisions(max_age=self.reread_after),
         )
         self.budget = RequestBudget(
-            self.per_minute, self.burst, clock=self.budget_time, sleep=self.budget_time.sleep
+            self.per_minute,
+            self.burst,
+            clock=self.budget_time,
+            sleep=self.budget_time.sleep,
+            key=RUNNING_JOB.get,
         )
         self.access = AccessGuard(ACCOUNT, clock=self.mono)
         self.state.health.budget = self.budget
@@ -103,10 +107,7 @@ class FaultRig:
             ),
             access=self.access,
         )
-        # The jobs' pacing of their VPS (exporter.cycles.spacing) waits on its own clock.
-        self.refresher = Refresher(
-            self.state, self.client, clock=self.wall, sleep=self.pace_time.sleep
-        )
+        self.refresher = Refresher(self.state, self.client, clock=self.wall)
         self.store = Store([self.state], clock=self.wall)
         self.exposition = Exposition(self.store.current)
         self.store.subscribe(self.exposition.update)

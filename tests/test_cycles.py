@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from structlog.testing import capture_logs
 
-from exporter.cycles import RUNNING_JOB, JobMeter, spacing
+from exporter.cycles import RUNNING_JOB, JobMeter, job_rate
 from exporter.exposition import render
 from exporter.jobs import RunReport
 from exporter.ovh.budget import RequestBudget
@@ -160,49 +160,65 @@ async def test_run_job_checks_the_accounts_budget() -> None:
             state.count_request("/vps/{serviceName}/tasks", "200")
         return RunReport("prod", "tasks")
 
+    meter = JobMeter("prod")
+    with capture_logs() as first:
+        await run_job(state, "tasks", refresh, store, meter=meter)
     with capture_logs() as logs:
-        await run_job(state, "tasks", refresh, store, meter=JobMeter("prod"))
+        await run_job(state, "tasks", refresh, store, meter=meter)
 
+    # A first run reads everything: the budget is judged from the second on.
+    assert [entry for entry in first if entry["log_level"] == "warning"] == []
     warning = next(entry for entry in logs if entry.get("job") == "tasks")
     assert warning["needed_seconds"] == 120.0
     assert warning["short_by_seconds"] == 60.0
 
 
-def test_spacing_spreads_each_job_over_the_load_times_its_interval() -> None:
+def test_each_job_gets_the_share_of_the_budget_its_demand_is_of_the_whole() -> None:
     intervals = {"tasks": 60.0, "details": 900.0}
-    # 30 requests a minute of tasks and 2 of details, against a budget of 64: load 0.5.
+    # 30 requests a minute of tasks and 2 of details: 15/16 and 1/16 of the demand.
     requests = {"tasks": 30, "details": 30}
-    assert spacing(64.0, intervals, requests, "tasks", 30) == 60.0 * 0.5 / 30
-    assert spacing(64.0, intervals, requests, "details", 10) == 900.0 * 0.5 / 10
-    # Over the budget: the spread outgrows the interval, as the budget would make it.
-    assert spacing(16.0, intervals, requests, "tasks", 30) == 60.0 * 2.0 / 30
+    assert job_rate(64.0, intervals, requests, "tasks") == pytest.approx(64 / 60 * 15 / 16)
+    assert job_rate(64.0, intervals, requests, "details") == pytest.approx(64 / 60 / 16)
+    # The shares add up to the budget's rate, whether the demand is below it or above.
+    assert job_rate(16.0, intervals, requests, "tasks") == pytest.approx(16 / 60 * 15 / 16)
 
 
-def test_spacing_is_zero_without_budget_history_or_a_second_vps() -> None:
-    intervals = {"tasks": 60.0}
-    assert spacing(None, intervals, {"tasks": 30}, "tasks", 30) == 0.0
-    assert spacing(60.0, intervals, {}, "tasks", 30) == 0.0
-    assert spacing(60.0, intervals, {"tasks": 30}, "tasks", 1) == 0.0
-    assert spacing(60.0, intervals, {"tasks": 30}, "unknown", 30) == 0.0
+def test_no_budget_or_no_request_last_run_means_no_pace() -> None:
+    intervals = {"tasks": 60.0, "details": 900.0}
+    assert job_rate(None, intervals, {"tasks": 30}, "tasks") is None
+    assert job_rate(60.0, intervals, {}, "tasks") is None
+    assert job_rate(60.0, intervals, {"tasks": 30, "details": 0}, "details") is None
+    assert job_rate(60.0, intervals, {"tasks": 30}, "unknown") is None
 
 
-async def test_a_job_paces_its_vps_at_the_budgets_rate() -> None:
+async def test_a_job_paces_its_requests_at_its_share_of_the_budget() -> None:
     async with fault_rig(per_minute=600.0) as rig:
-        rig.state.intervals["tasks"] = 60.0
         await rig.run("vps", "tasks")
-        assert rig.pace_time.slept == []  # A first run goes as fast as the budget allows.
+        assert rig.budget_time.slept == []  # A first run goes as fast as the budget allows.
         await rig.run("tasks")
-    # 5 requests a minute (3 of tasks; the listing and the first read of OVH's clock)
-    # against 600: a load of 1/120, so the three VPS start 60 / 120 / 3 = 0.167 s apart.
+    # Tasks sent 3 requests of the 5 a minute (the listing and the first read of OVH's
+    # clock the others): 3/5 of 10 a second, one request every 1/6 s. The budget's
+    # fake clock moves by each wait, so each of the two later requests waits 1/6 s.
     assert rig.state.jobs["tasks"].requests == 3
     assert rig.state.jobs["vps"].requests == 2
-    gap = 60.0 / 120 / 3
-    assert rig.pace_time.slept == [pytest.approx(gap, abs=0.02), pytest.approx(2 * gap, abs=0.02)]
+    assert rig.budget_time.slept == [pytest.approx(1 / 6), pytest.approx(1 / 6)]
+    # Pacing is no wait for the budget.
+    assert rig.budget.waited_seconds == 0.0
 
 
-async def test_a_lifted_budget_does_not_pace() -> None:
+async def test_a_lifted_budget_paces_to_nothing() -> None:
     async with fault_rig(per_minute=1e9) as rig:
-        rig.state.intervals["tasks"] = 60.0
         await rig.run("vps", "tasks")
         await rig.run("tasks")
-    assert rig.pace_time.slept == []
+    # 10 million requests a second for tasks: a tenth of a microsecond apart.
+    assert len(rig.budget_time.slept) == 2
+    assert sum(rig.budget_time.slept) < 1e-6
+
+
+async def test_a_paced_run_with_nothing_to_read_takes_no_time() -> None:
+    async with fault_rig(per_minute=600.0, reread_after=3600.0) as rig:
+        await rig.run("vps", "tasks", "details")
+        await rig.run("details")
+    # The second run of details had nothing due: no request, so no wait.
+    assert rig.state.jobs["details"].requests == 0
+    assert rig.budget_time.slept == []

@@ -201,10 +201,15 @@ async def test_a_5xx_storm_keeps_every_series_then_recovers_when_it_ends() -> No
         during = await rig.scrape()
 
         rig.faults.clear()
-        await rig.run()
+        with capture_logs() as recovery:
+            await rig.run()
         after = await rig.scrape()
 
     assert vps_series(during) == before
+    # The end of the storm is said once per job, at info.
+    recovered = [(e["job"], e["log_level"]) for e in events(recovery, "refresh recovered")]
+    assert recovered == [(job, "info") for job in ("vps", "tasks", "backups", "billing")]
+    assert warnings(recovery) == []
     for job in ("vps", "tasks", "backups", "billing"):
         labels = {"account": ACCOUNT, "refresh_job": job}
         assert sample(during, "ovh_exporter_refresh_success", **labels) == 0

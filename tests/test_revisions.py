@@ -2,13 +2,14 @@
 
 import datetime as dt
 from collections import Counter
+from dataclasses import replace
 
 from exporter import details
 from exporter.jobs import ROUTE_RESTORE_POINTS, ROUTE_SERVICE_INFOS, ROUTE_TASKS, ROUTE_VPS_LIST
 from exporter.revisions import DETAILS, Revisions, task_mark
-from exporter.simulator import sim_task
+from exporter.simulator import SimulatorConfig, sim_task
 from exporter.simulator.faults import Fault
-from tests.faultrig import FaultRig, fault_rig, vps_series
+from tests.faultrig import INTERVAL, STALE_AFTER, FaultRig, fault_rig, vps_series
 from tests.fleets import ALPHA, BRAVO, CHARLIE, DELTA, details_fleet
 
 EVERY_JOB = ("vps", "tasks", "backups", "billing", "details", "disks")
@@ -220,3 +221,31 @@ async def test_an_expiration_passed_since_the_last_read_reads_the_service_infos_
     assert [path for path in read if path.endswith("/serviceInfos")] == [
         f"/1.0/vps/{BRAVO}/serviceInfos"
     ]
+
+
+async def test_an_expired_vps_in_an_id_listing_leaves_the_others_trusted() -> None:
+    config = SimulatorConfig(expand_lists=False)
+    config.faults.add(Fault("status", route="/vps/{serviceName}", vps=CHARLIE, status=460))
+    async with fault_rig(details_fleet(), config, reread_after=6 * HOUR) as rig:
+        await run_round(rig, "vps", "tasks", "details")
+        rig.wall.advance(60.0)
+        second = await run_round(rig, "vps", "tasks", "details")
+    # The listing's one failure is CHARLIE's expiry, a state: nothing else is read again.
+    assert not rig.state.revisions.blind
+    assert details.ROUTE_DATACENTER not in second
+    assert second[ROUTE_TASKS] == 4
+
+
+async def test_the_budget_slowing_a_job_down_does_not_make_its_values_stale() -> None:
+    async with fault_rig(details_fleet()) as rig:
+        await rig.run("vps", "tasks")
+        rig.wall.advance(STALE_AFTER * INTERVAL + 1)
+        rig.store.publish()
+        stale = await rig.scrape()
+        # The same age, but the tasks job's last cycle took longer than that.
+        previous = rig.state.jobs["tasks"]
+        rig.state.jobs["tasks"] = replace(previous, cycle=2 * STALE_AFTER * INTERVAL)
+        rig.store.publish()
+        kept = await rig.scrape()
+    assert not any(name == "ovh_vps_tasks" for name, _ in stale)
+    assert any(name == "ovh_vps_tasks" for name, _ in kept)

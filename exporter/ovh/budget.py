@@ -3,7 +3,9 @@
 OVHcloud asks API consumers to stay near 60 requests a minute per consumer key.
 One budget per account, shared by all its jobs, turns a large fleet into a
 slower refresh rather than a throttled key: requests wait for a token, none is
-dropped.
+dropped. A job may also be paced (`RequestBudget.pace`): its requests are then
+spaced evenly at its share of the rate, so that no job bursts ahead of the
+others.
 """
 
 import asyncio
@@ -28,8 +30,12 @@ class RequestBudget:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        key: Callable[[], str | None] = lambda: None,
     ) -> None:
-        """Start with a full bucket; `clock` and `sleep` are there so tests need not wait."""
+        """Start with a full bucket; `clock` and `sleep` are there so tests need not wait.
+
+        `key` names the job the current request is sent for, for `pace`.
+        """
         if per_minute <= 0:
             raise ValueError(f"per_minute must be positive, got {per_minute}")
         if burst < 1:
@@ -46,9 +52,34 @@ class RequestBudget:
         self._lock = asyncio.Lock()
         self.waited_seconds = 0.0
         self.delayed_requests = 0
+        self._key = key
+        self._paces: dict[str, float] = {}
+        # Per paced job, the clock reading its next request may go at.
+        self._slots: dict[str, float] = {}
+
+    def pace(self, key: str, rate: float | None) -> None:
+        """Space the requests sent for `key` 1/`rate` seconds apart from now on; None: no pace."""
+        if rate is None or rate <= 0:
+            self._paces.pop(key, None)
+            self._slots.pop(key, None)
+        else:
+            self._paces[key] = rate
+
+    async def _paced(self) -> None:
+        """Wait for the current job's next slot, if it is paced; each waiter takes its own."""
+        key = self._key()
+        rate = self._paces.get(key) if key is not None else None
+        if key is None or rate is None:
+            return
+        now = self._clock()
+        slot = max(now, self._slots.get(key, now))
+        self._slots[key] = slot + 1.0 / rate
+        if slot > now:
+            await self._sleep(slot - now)
 
     async def acquire(self) -> None:
-        """Wait until the budget allows one more request, and take it."""
+        """Wait for the job's pace, then until the budget allows one more request, and take it."""
+        await self._paced()
         started = self._clock()
         # Queueing behind a request that waits for its token is waiting for the budget too.
         delayed = self._lock.locked()
