@@ -6,11 +6,13 @@ format, and formats each sample by escaping and sorting its labels anew; at
 sample's line is built once (a gauge or counter line reads the same in the text
 format and in OpenMetrics; only the HELP, TYPE and UNIT lines differ), escaped
 label values are remembered, and both formats are gzip-compressed as they are
-written. A family this module does not handle exactly (a type other than gauge
-and counter, an OpenMetrics-only sample such as `_created`, a name outside the
-legacy character set) goes through prometheus_client itself, so the output is
-always prometheus_client's. `tests/test_rendering.py` holds the two to the same
-bytes.
+written: a family's lines go to the compressors a batch at a time, so a render
+never holds a whole family's text. A family this module does not handle exactly
+(a type other than gauge and counter, an OpenMetrics-only sample such as
+`_created`, a name outside the legacy character set) goes through
+prometheus_client itself, so the output is always prometheus_client's; when
+that shows only midway through a family, the compressors are put back where the
+family began. `tests/test_rendering.py` holds the two to the same bytes.
 """
 
 import re
@@ -54,6 +56,16 @@ class Formats:
     openmetrics: bytes | None = None
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """Where a sink's output stood, to go back to if what follows must be written otherwise."""
+
+    compressor: "zlib._Compress"
+    size: int
+    parts: int
+    compressed: int
+
+
 class _Sink:
     """Compresses one format's bytes as they arrive, keeping the plain ones only if asked."""
 
@@ -71,6 +83,17 @@ class _Sink:
         if self._keep_plain:
             self._parts.append(chunk)
         self._compressed.append(self._compressor.compress(chunk))
+
+    def mark(self) -> _Mark:
+        """The output as it stands; the compressor's state is copied, a few hundred KB."""
+        return _Mark(self._compressor.copy(), self.size, len(self._parts), len(self._compressed))
+
+    def rewind(self, mark: _Mark) -> None:
+        """Forget everything written since `mark`; a mark is rewound to at most once."""
+        self._compressor = mark.compressor
+        self.size = mark.size
+        del self._parts[mark.parts :]
+        del self._compressed[mark.compressed :]
 
     def close(self) -> tuple[bytes | None, bytes]:
         """The whole output, plain (None unless kept) and gzip-compressed."""
@@ -117,15 +140,17 @@ def _value(value: float) -> str:
     return known if known is not None else _go_float(value)
 
 
-def _sample_lines(family: Metric, escape: _Escapes) -> list[bytes] | None:
-    """Every sample line of the family, the same in both formats; None if not handled here.
+class _UnhandledError(Exception):
+    """A family turned out to hold a sample this module does not write exactly."""
 
-    Lines are encoded a batch at a time: a family of 10,000 VPS then costs its
-    bytes, not one string object per line.
+
+def _sample_batches(family: Metric, escape: _Escapes) -> Iterator[bytes]:
+    """Every sample line of the family, the same in both formats, encoded a batch at a time.
+
+    Raises `_UnhandledError` at the first sample prometheus_client must write itself.
+    A batch is about 200 KB: a family of 10,000 VPS then costs neither one string
+    object per line nor its whole text at once.
     """
-    if family.type not in _FAST_TYPES or family.unit or not _PLAIN_NAME.fullmatch(family.name):
-        return None
-    chunks: list[bytes] = []
     lines: list[str] = []
     names = ""
     keys: tuple[str, ...] = ()
@@ -133,28 +158,47 @@ def _sample_lines(family: Metric, escape: _Escapes) -> list[bytes] | None:
     for sample in family.samples:
         if sample.name != names:
             if sample.name.endswith(_OPENMETRICS_ONLY) or not _PLAIN_NAME.fullmatch(sample.name):
-                return None
+                raise _UnhandledError
             names = sample.name
         if sample.timestamp is not None or sample.exemplar is not None:
-            return None
+            raise _UnhandledError
         if sample.native_histogram is not None:
-            return None
+            raise _UnhandledError
         labels = sample.labels
         if labels:
             current = tuple(labels)
             if current != keys:
                 if not all(_PLAIN_NAME.fullmatch(key) for key in current):
-                    return None
+                    raise _UnhandledError
                 keys, order = current, tuple(sorted(current))
             inner = ",".join([f'{key}="{escape(labels[key])}"' for key in order])
             lines.append(f"{sample.name}{{{inner}}} {_value(sample.value)}\n")
         else:
             lines.append(f"{sample.name} {_value(sample.value)}\n")
         if len(lines) == _BATCH_LINES:
-            chunks.append("".join(lines).encode())
+            yield "".join(lines).encode()
             lines.clear()
-    chunks.append("".join(lines).encode())
-    return chunks
+    if lines:
+        yield "".join(lines).encode()
+
+
+def _write_handled(family: Metric, escape: _Escapes, text: _Sink, openmetrics: _Sink) -> bool:
+    """Write a family to both sinks as its lines are made; False, writing nothing, if unhandled."""
+    if family.type not in _FAST_TYPES or family.unit or not _PLAIN_NAME.fullmatch(family.name):
+        return False
+    text_mark, openmetrics_mark = text.mark(), openmetrics.mark()
+    text_header, openmetrics_header = _headers(family)
+    text.write(text_header)
+    openmetrics.write(openmetrics_header)
+    try:
+        for batch in _sample_batches(family, escape):
+            text.write(batch)
+            openmetrics.write(batch)
+    except _UnhandledError:
+        text.rewind(text_mark)
+        openmetrics.rewind(openmetrics_mark)
+        return False
+    return True
 
 
 def _headers(family: Metric) -> tuple[bytes, bytes]:
@@ -176,15 +220,7 @@ def render_formats(families: Iterable[Metric], keep_plain: bool = True) -> Forma
     text, openmetrics = _Sink(keep_plain), _Sink(keep_plain)
     escape = _Escapes()
     for family in families:
-        lines = _sample_lines(family, escape)
-        if lines is not None:
-            text_header, openmetrics_header = _headers(family)
-            text.write(text_header)
-            openmetrics.write(openmetrics_header)
-            for chunk in lines:
-                text.write(chunk)
-                openmetrics.write(chunk)
-        else:
+        if not _write_handled(family, escape, text, openmetrics):
             alone = _One(family)
             text.write(text_format.generate_latest(alone))
             whole = openmetrics_format.generate_latest(alone)  # type: ignore[no-untyped-call]

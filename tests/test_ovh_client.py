@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from exporter.ovh.auth import ApplicationKey, Credentials, OAuth2ClientCredentials
+from exporter.ovh.budget import RequestBudget
 from exporter.ovh.client import OvhClient
 from exporter.ovh.errors import (
     OvhApiError,
@@ -178,6 +179,27 @@ async def test_signed_get_signs_the_sent_url_with_the_server_time(make_client: M
         ("/vps/{serviceName}/tasks", "200"),
         ("/vps/{serviceName}", "200"),
     ]
+
+
+async def test_a_request_is_signed_after_its_wait_for_the_budget(make_client: MakeClient) -> None:
+    fake = FakeOvh([1_700_000_042])
+    fake.routes["/1.0/vps/a"] = vps
+    clock = Clock(1_700_000_000.7)
+
+    async def wait(seconds: float) -> None:
+        """The budget's wait, passing on the clock requests are signed with."""
+        clock.now += seconds
+
+    # One request, then one every 400 s: longer than OVH accepts a signature's age.
+    budget = RequestBudget(per_minute=0.15, burst=1, clock=clock, sleep=wait)
+    client = make_client(fake, clock=clock, budget=budget)
+
+    await client.get("/vps/{serviceName}", serviceName="a")
+    await client.get("/vps/{serviceName}", serviceName="a")
+
+    first, second = (request for request in fake.requests if request.url.path == "/1.0/vps/a")
+    assert first.headers["X-Ovh-Timestamp"] == "1700000042"
+    assert second.headers["X-Ovh-Timestamp"] == "1700000442"
 
 
 async def test_concurrent_first_requests_read_the_server_time_once(
@@ -553,7 +575,7 @@ async def test_secrets_never_appear_in_errors_or_reprs(make_client: MakeClient) 
 # Lists of objects.
 
 
-def paged(objects: list[dict[str, int]], total: bool) -> Handler:
+def paged(objects: list[dict[str, Any]], total: bool) -> Handler:
     """Serve `objects` in the pages the request asks for, as an expanding OVH route does."""
 
     def serve(request: httpx.Request) -> httpx.Response:
@@ -592,6 +614,87 @@ async def test_expanded_list_is_collected_page_by_page(
         for request in fake.to(f"/1.0/vps/{SERVICE}/tasks")
     ]
     assert sent == [("2", str(number)) for number in range(1, pages + 1)]
+
+
+async def test_pages_of_a_list_share_equal_string_values(make_client: MakeClient) -> None:
+    objects = [
+        {
+            "name": f"vps-{n}.vps.ovh.net",
+            "state": "running",
+            "model": {"offer": "VPS Essential 2-4-80", "datacenter": ["gra", "sbg"]},
+            "vcore": 2,
+            "locked": None,
+        }
+        for n in range(5)
+    ]
+    fake = FakeOvh()
+    fake.routes["/1.0/vps"] = paged(objects, total=True)
+    client = make_client(fake)
+
+    result = await client.get_objects("/vps", item_route="/vps/{serviceName}", page_size=2)
+
+    assert result.objects == objects
+    # The first and the last object came in different pages, each decoded on its own.
+    first, last = result.objects[0], result.objects[-1]
+    assert first["state"] is last["state"]
+    assert first["model"]["offer"] is last["model"]["offer"]
+    assert first["model"]["datacenter"][1] is last["model"]["datacenter"][1]
+    assert first["name"] != last["name"]
+
+
+async def test_object_pages_reads_each_page_only_when_asked(make_client: MakeClient) -> None:
+    objects = [{"id": n, "state": "todo"} for n in range(5)]
+    fake = FakeOvh()
+    route = f"/1.0/vps/{SERVICE}/tasks"
+    fake.routes[route] = paged(objects, total=True)
+    client = make_client(fake)
+
+    pages = client.object_pages(
+        "/vps/{serviceName}/tasks",
+        item_route="/vps/{serviceName}/tasks/{id}",
+        page_size=2,
+        serviceName=SERVICE,
+    )
+    got = []
+    asked = []
+    async for page in pages:
+        asked.append(len(fake.to(route)))
+        got.append(page)
+
+    assert asked == [1, 2, 3]
+    assert [page.objects for page in got] == [objects[0:2], objects[2:4], objects[4:]]
+    assert all(page.failed == {} for page in got)
+    # Equal values are shared across the pages, as in `get_objects`.
+    assert got[0].objects[0]["state"] is got[2].objects[0]["state"]
+
+
+async def test_object_pages_of_a_route_answering_ids_is_one_object_list(
+    make_client: MakeClient,
+) -> None:
+    fake = FakeOvh()
+    fake.routes[f"/1.0/vps/{SERVICE}/tasks"] = lambda request: answer(200, [11, 12, 13])
+    for task in (11, 13):
+        fake.routes[f"/1.0/vps/{SERVICE}/tasks/{task}"] = task_by_id
+    client = make_client(fake)
+
+    for _ in range(2):
+        pages = [
+            page
+            async for page in client.object_pages(
+                "/vps/{serviceName}/tasks",
+                item_route="/vps/{serviceName}/tasks/{id}",
+                serviceName=SERVICE,
+            )
+        ]
+        (only,) = pages
+        assert only.objects == [{"id": 11}, {"id": 13}]
+        assert list(only.failed) == ["12"]
+
+    listed = fake.to(f"/1.0/vps/{SERVICE}/tasks")
+    assert [request.headers.get("X-Pagination-Mode") for request in listed] == [
+        "CachedObjectList-Pages",
+        None,
+    ]
 
 
 async def test_id_list_falls_back_to_one_get_per_id_and_is_remembered(

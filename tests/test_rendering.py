@@ -2,6 +2,7 @@
 
 import gzip
 import math
+import tracemalloc
 from collections.abc import Iterator
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -100,6 +101,39 @@ def test_families_left_to_prometheus_client_still_render_identically() -> None:
     _assert_same_as_prometheus_client(
         [created, info, stateset, with_unit, colon, timestamped, GaugeMetricFamily("ovh_e", "E.")]
     )
+
+
+def test_a_family_found_unhandled_after_whole_batches_renders_identically() -> None:
+    late = GaugeMetricFamily("ovh_example_late", "A timestamp after 5,000 lines.", labels=["vps"])
+    for index in range(5000):
+        late.add_metric([f"vps-{index}.vps.ovh.net"], index)
+    late.add_metric(["vps-last.vps.ovh.net"], 1.0, timestamp=1700000000.5)
+    after = CounterMetricFamily("ovh_example_after", "Written after it.", labels=["vps"])
+    after.add_metric(["vps-1.vps.ovh.net"], 2)
+    _assert_same_as_prometheus_client([late, after])
+
+    text, openmetrics = _reference([late, after])
+    formats = render_formats([late, after], keep_plain=False)
+    assert (formats.text_size, formats.openmetrics_size) == (len(text), len(openmetrics))
+    assert gzip.decompress(formats.text_gzip) == text
+
+
+def test_a_large_family_is_compressed_without_holding_its_text() -> None:
+    gauge = GaugeMetricFamily("ovh_example_state", "Example.", labels=["vps", "state"])
+    for index in range(200_000):
+        gauge.add_metric([f"vps-{index % 100}.vps.ovh.net", "running"], index % 2)
+
+    tracemalloc.start()
+    try:
+        formats = render_formats([gauge], keep_plain=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # About 12.8 MB of text; a batch of lines and the compressors' state are what remain.
+    assert formats.text_size > 12_000_000
+    assert peak < formats.text_size / 4
+    assert gzip.decompress(formats.text_gzip) == _reference([gauge])[0]
 
 
 _NAMES = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,12}", fullmatch=True).filter(

@@ -4,7 +4,8 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
@@ -261,12 +262,43 @@ class OvhClient:
         if route in self._unexpanded:
             ids = _as_list(route, (await self._api_get(route, url)).data)
         else:
-            items = await self._expanded_pages(route, url, page_size)
+            pages = self._expanded_pages(route, url, page_size)
+            items = [item async for page in pages for item in page]
             if not _are_ids(items):
                 return ObjectList(items, {})
             self._unexpanded.add(route)
             ids = items
         return await self._get_each(item_route, ids, path)
+
+    async def object_pages(
+        self,
+        route: str,
+        *,
+        item_route: str,
+        params: Mapping[str, str] | None = None,
+        page_size: int = 500,
+        **path: str | int,
+    ) -> AsyncIterator[ObjectList]:
+        """Yield what `get_objects` returns a page at a time, the next page read only when asked.
+
+        A caller that parses each page before asking for the next holds one page
+        of decoded JSON instead of the whole list (at 10,000 VPS, `/services` is
+        about 45 MB decoded). A route that answers ids gives one `ObjectList`.
+        """
+        url = self._url(route, path, params)
+        if route in self._unexpanded:
+            ids = _as_list(route, (await self._api_get(route, url)).data)
+            yield await self._get_each(item_route, ids, path)
+            return
+        first = True
+        async with aclosing(self._expanded_pages(route, url, page_size)) as pages:
+            async for page in pages:
+                if first and _are_ids(page):
+                    self._unexpanded.add(route)
+                    yield await self._get_each(item_route, page, path)
+                    return
+                first = False
+                yield ObjectList(page, {})
 
     async def server_time(self) -> int:
         """Return OVH's clock in Unix seconds, from the unauthenticated `GET /auth/time`."""
@@ -330,34 +362,52 @@ class OvhClient:
     async def _authorized_get(
         self, route: str, url: httpx.URL, headers: Mapping[str, str] | None = None
     ) -> _Answer:
-        """GET an API URL with credentials, retrying once if OVH refused the clock or token."""
+        """GET an API URL with credentials, retrying once if OVH refused the clock or token.
+
+        The budget is waited for before the request is signed: a signature made
+        before a long wait would carry a timestamp OVH refuses as too old.
+        """
         extra = dict(headers or {})
+        await self._take_budget()
         authorization = await self._auth.authorize(str(url))
         try:
-            return await self._exchange("GET", url, route, extra | authorization.headers)
+            return await self._exchange(
+                "GET", url, route, extra | authorization.headers, budgeted=True
+            )
         except OvhApiError as error:
             if not await authorization.renew(error):
                 raise
         # The delta or the token is new now; a second refusal is final.
+        await self._take_budget()
         authorization = await self._auth.authorize(str(url))
-        return await self._exchange("GET", url, route, extra | authorization.headers)
+        return await self._exchange("GET", url, route, extra | authorization.headers, budgeted=True)
 
-    async def _expanded_pages(self, route: str, url: httpx.URL, page_size: int) -> list[Any]:
-        """Collect a list route's pages of full objects, or the ids it answers instead."""
-        items: list[Any] = []
+    async def _take_budget(self) -> None:
+        """Wait until the account's budget allows one more request."""
+        if self.budget is not None:
+            await self.budget.acquire()
+
+    async def _expanded_pages(
+        self, route: str, url: httpx.URL, page_size: int
+    ) -> AsyncGenerator[list[Any], None]:
+        """Read a list route's pages of full objects, or the ids it answers instead, one by one."""
+        strings: dict[str, str] = {}
+        seen = 0
         number = 1
         while True:
             answer = await self._api_get(route, url, _page_headers(page_size, number))
             page = _as_list(route, answer.data)
-            items.extend(page)
+            _share_strings(page, strings)
+            seen += len(page)
             total = _int_header(answer.headers, "X-Pagination-Elements")
             # A route that cannot expand ignores the page headers and sends every id at once.
-            if (
-                _are_ids(page)
-                or len(page) < page_size
-                or (total is not None and len(items) >= total)
-            ):
-                return items
+            last = _are_ids(page) or len(page) < page_size or (total is not None and seen >= total)
+            # Held here no longer than by the caller, who may be done with it before the next.
+            del answer
+            yield page
+            del page
+            if last:
+                return
             number += 1
 
     async def _get_each(
@@ -423,11 +473,15 @@ class OvhClient:
         *,
         data: Mapping[str, str] | None = None,
         auth: httpx.BasicAuth | None = None,
+        budgeted: bool = False,
     ) -> _Answer:
-        """Send one request under the concurrency limit, report it, and decode the answer."""
+        """Send one request under the concurrency limit, report it, and decode the answer.
+
+        The request waits for the budget first, unless the caller already did (`budgeted`).
+        """
         request = self._http.build_request(method, url, headers=headers, data=data)
-        if self.budget is not None:
-            await self.budget.acquire()
+        if not budgeted:
+            await self._take_budget()
         try:
             async with self._semaphore:
                 response, body = await self._transfer(request, auth)
@@ -526,6 +580,31 @@ def _as_list(route: str, data: Any) -> list[Any]:
     if not isinstance(data, list):
         raise OvhResponseError(route, f"expected a JSON list, got {type(data).__name__}")
     return data
+
+
+def _share_strings(data: list[Any], known: dict[str, str]) -> None:
+    """Replace, in place, each string value of decoded JSON by the first equal one in `known`.
+
+    The objects of a listing repeat the same few thousand values (states, zones,
+    models, dates, currencies): at 10,000 VPS, sharing one string per value
+    spares a third of what the decoded pages of `/vps` and `/services` take.
+    Keys are left alone: the decoder already shares those of a page.
+    """
+    pending: list[Any] = [data]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if type(value) is str:
+                    node[key] = known.setdefault(value, value)
+                elif isinstance(value, dict | list):
+                    pending.append(value)
+        else:
+            for index, value in enumerate(node):
+                if type(value) is str:
+                    node[index] = known.setdefault(value, value)
+                elif isinstance(value, dict | list):
+                    pending.append(value)
 
 
 def _are_ids(items: list[Any]) -> bool:
