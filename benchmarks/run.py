@@ -311,8 +311,9 @@ def measure_ours(
         compressed = fetch(port, headers={"Accept": "text/plain", "Accept-Encoding": "gzip"})
         openmetrics = fetch(port, headers=PROMETHEUS_HEADERS)
         load = scrape_load(port, options.scrapers, options.requests)
-        peak = exporter.peak_rss()
         steady = exporter_samples(measure_steady(port, exporter, sim, jobs, timeout=3600.0))
+        # The peak of the whole run: the first refresh, the scrapes and the second refresh.
+        peak = exporter.peak_rss()
         steady_by_job = {
             job: int(count)
             for job, count in sorted(
@@ -523,26 +524,32 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def targets(results: list[SizeResult]) -> list[tuple[str, bool | None, str]]:
-    """Each target with its verdict (None when there is nothing to judge it on)."""
+def targets(results: list[SizeResult], all_jobs_up_to: int) -> list[tuple[str, bool | None, str]]:
+    """Each target with its verdict (None when there is nothing to judge it on).
+
+    The calls are judged where every job ran, on all of the exporter's data; a
+    larger fleet runs only some jobs, and its ratio is shown unjudged.
+    """
     checks: list[tuple[str, bool | None, str]] = []
     for result in results:
         ours, size = result.ours, result.size
+        complete = size <= all_jobs_up_to
+        unjudged = "" if complete else f" (not judged: only {', '.join(ours.jobs)})"
         checks.append(
             (
                 f"{size:,} VPS: at least {TARGET_CALL_RATIO:g}x fewer calls than the baseline, "
                 "per refresh once the fleet is known",
-                result.ratios["steady_calls"] >= TARGET_CALL_RATIO,
+                result.ratios["steady_calls"] >= TARGET_CALL_RATIO if complete else None,
                 f"{result.ratios['steady_calls']:.1f}x (first refresh: "
-                f"{result.ratios['calls']:.2f}x)",
+                f"{result.ratios['calls']:.2f}x){unjudged}",
             )
         )
         checks.append(
             (
                 f"{size:,} VPS: at least {TARGET_CALL_RATIO:g}x fewer calls than the baseline, "
                 "per hour at the default intervals",
-                result.ratios["calls_per_hour"] >= TARGET_CALL_RATIO,
-                f"{result.ratios['calls_per_hour']:.1f}x",
+                result.ratios["calls_per_hour"] >= TARGET_CALL_RATIO if complete else None,
+                f"{result.ratios['calls_per_hour']:.1f}x{unjudged}",
             )
         )
         slots = ours.calls / ours.concurrency
@@ -734,7 +741,7 @@ def report(results: list[SizeResult], options: Options, elapsed: float) -> str:
         "",
         "targets",
     ]
-    for name, verdict, detail in targets(results):
+    for name, verdict, detail in targets(results, options.all_jobs_up_to):
         label = "PASS" if verdict else ("FAIL" if verdict is False else "n/a ")
         out.append(f"  {label}  {name}: {detail}")
     out += ["", f"whole run: {elapsed:.0f} s"]
@@ -796,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
             "results": [asdict(result) for result in results],
             "targets": [
                 {"target": name, "pass": verdict, "value": detail}
-                for name, verdict, detail in targets(results)
+                for name, verdict, detail in targets(results, options.all_jobs_up_to)
             ],
             "seconds": elapsed,
         }

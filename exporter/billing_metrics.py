@@ -192,48 +192,65 @@ def _one_of(family: Family, key: list[str], known: tuple[str, ...], current: str
 
 
 def service_families(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
-    """The families of every VPS's subscription, from the `billing` job's `/services` read."""
+    """The families of every VPS's subscription, from the `billing` job's `/services` read.
+
+    The families with a sample per state, action, mode or strategy are built one
+    at a time, each just before it is rendered: at 10,000 VPS each is tens of
+    thousands of samples.
+    """
+    services = [
+        ([account.name, name], service)
+        for account in accounts
+        for name, service in account.services.items()
+    ]
     info = SERVICE_INFO.family()
     next_billing = NEXT_BILLING.family()
     creation = CREATION.family()
     termination = TERMINATION.family()
     engagement_end = ENGAGEMENT_END.family()
-    lifecycle = LIFECYCLE_STATE.family()
-    pending = PENDING_ACTION.family()
-    renew_mode = RENEW_MODE.family()
     renew_period = RENEW_PERIOD.family()
-    strategy = ENGAGEMENT_STRATEGY.family()
     price = MONTHLY_PRICE.family()
+    for key, service in services:
+        service_id = "" if service.service_id is None else str(service.service_id)
+        info.add_metric([*key, service_id, service.plan_code], 1.0)
+        for family, stamp in (
+            (next_billing, service.next_billing),
+            (creation, service.creation),
+            (termination, service.termination),
+            (engagement_end, service.engagement_end),
+        ):
+            if stamp is not None:
+                family.add_metric(key, stamp)
+        if service.renew_period_seconds is not None:
+            renew_period.add_metric(key, service.renew_period_seconds)
+        if service.monthly_price is not None and service.currency:
+            price.add_metric([*key, service.currency], service.monthly_price)
+    yield from (info, next_billing, creation, termination)
 
-    for account in accounts:
-        for name, service in account.services.items():
-            key = [account.name, name]
-            service_id = "" if service.service_id is None else str(service.service_id)
-            info.add_metric([*key, service_id, service.plan_code], 1.0)
-            for family, stamp in (
-                (next_billing, service.next_billing),
-                (creation, service.creation),
-                (termination, service.termination),
-                (engagement_end, service.engagement_end),
-            ):
-                if stamp is not None:
-                    family.add_metric(key, stamp)
-            _one_of(lifecycle, key, LIFECYCLE_STATES, service.lifecycle_state)
-            actions = LIFECYCLE_ACTIONS + tuple(
-                sorted(service.pending_actions - set(LIFECYCLE_ACTIONS))
-            )
-            for action in actions:
-                pending.add_metric([*key, action], _flag(action in service.pending_actions))
-            _one_of(renew_mode, key, RENEW_MODES, service.renew_mode)
-            if service.renew_period_seconds is not None:
-                renew_period.add_metric(key, service.renew_period_seconds)
-            if service.engagement_end is not None:
-                _one_of(strategy, key, ENGAGEMENT_STRATEGIES, service.engagement_strategy)
-            if service.monthly_price is not None and service.currency:
-                price.add_metric([*key, service.currency], service.monthly_price)
+    lifecycle = LIFECYCLE_STATE.family()
+    for key, service in services:
+        _one_of(lifecycle, key, LIFECYCLE_STATES, service.lifecycle_state)
+    yield lifecycle
 
-    yield from (info, next_billing, creation, termination, lifecycle, pending)
-    yield from (renew_mode, renew_period, engagement_end, strategy, price)
+    pending = PENDING_ACTION.family()
+    for key, service in services:
+        actions = LIFECYCLE_ACTIONS + tuple(
+            sorted(service.pending_actions - set(LIFECYCLE_ACTIONS))
+        )
+        for action in actions:
+            pending.add_metric([*key, action], _flag(action in service.pending_actions))
+    yield pending
+
+    renew_mode = RENEW_MODE.family()
+    for key, service in services:
+        _one_of(renew_mode, key, RENEW_MODES, service.renew_mode)
+    yield from (renew_mode, renew_period, engagement_end)
+
+    strategy = ENGAGEMENT_STRATEGY.family()
+    for key, service in services:
+        if service.engagement_end is not None:
+            _one_of(strategy, key, ENGAGEMENT_STRATEGIES, service.engagement_strategy)
+    yield from (strategy, price)
 
 
 def account_families(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:

@@ -35,14 +35,20 @@ class VpsServices:
 
 
 async def read_vps_services(client: OvhClient, problems: list[ParseProblem]) -> VpsServices:
-    """Read every service of the account and keep those of VPS; raises if the listing fails."""
-    listing = await client.get_objects(ROUTE_SERVICES, item_route=ROUTE_SERVICE)
+    """Read every service of the account and keep those of VPS; raises if the listing fails.
+
+    Each page is parsed as it comes and dropped: an account's services are all
+    its products, several times its VPS.
+    """
     services: dict[str, ServiceBilling] = {}
-    for item in listing.objects:
-        parsed = parse_service(item, ROUTE_SERVICE, problems)
-        if parsed is not None:
-            services[parsed[0]] = parsed[1]
-    return VpsServices(services, listing.failed)
+    failed: dict[str, OvhError] = {}
+    async for page in client.object_pages(ROUTE_SERVICES, item_route=ROUTE_SERVICE):
+        for item in page.objects:
+            parsed = parse_service(item, ROUTE_SERVICE, problems)
+            if parsed is not None:
+                services[parsed[0]] = parsed[1]
+        failed |= page.failed
+    return VpsServices(services, failed)
 
 
 async def read_account_info(client: OvhClient, problems: list[ParseProblem]) -> AccountInfo:

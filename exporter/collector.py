@@ -64,50 +64,41 @@ class SnapshotCollector(Collector):
 
 
 def _vps_details(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
+    # One family built at a time, each just before it is rendered: at 10,000 VPS a
+    # family is tens of thousands of samples, and the renderer drops each once written.
+    fleet = [
+        ([account.name, name], vps) for account in accounts for name, vps in account.vps.items()
+    ]
+
     info = metrics.VPS_INFO.family()
+    for key, vps in fleet:
+        labels = [vps.display_name, vps.model, vps.offer, vps.version, vps.zone]
+        info.add_metric([*key, *labels, vps.zone_type, vps.offer_type, vps.cluster], 1.0)
+    yield info
+
     state = metrics.VPS_STATE.family()
+    for key, vps in fleet:
+        known = (
+            VPS_STATES if vps.state in VPS_STATES or vps.state is None else (*VPS_STATES, vps.state)
+        )
+        for value in known:
+            state.add_metric([*key, value], _flag(value == vps.state))
+    yield state
+
     vcores = metrics.VPS_VCORES.family()
     memory = metrics.VPS_MEMORY.family()
     rescue = metrics.VPS_RESCUE.family()
     locked = metrics.VPS_LOCKED.family()
-
-    for account in accounts:
-        for name, vps in account.vps.items():
-            key = [account.name, name]
-            info.add_metric(
-                [
-                    *key,
-                    vps.display_name,
-                    vps.model,
-                    vps.offer,
-                    vps.version,
-                    vps.zone,
-                    vps.zone_type,
-                    vps.offer_type,
-                    vps.cluster,
-                ],
-                1.0,
-            )
-            known = (
-                VPS_STATES
-                if vps.state in VPS_STATES or vps.state is None
-                else (
-                    *VPS_STATES,
-                    vps.state,
-                )
-            )
-            for value in known:
-                state.add_metric([*key, value], _flag(value == vps.state))
-            if vps.vcores is not None:
-                vcores.add_metric(key, vps.vcores)
-            if vps.memory_bytes is not None:
-                memory.add_metric(key, vps.memory_bytes)
-            if vps.netboot_mode is not None:
-                rescue.add_metric(key, _flag(vps.netboot_mode.lower() == "rescue"))
-            if vps.locked is not None:
-                locked.add_metric(key, _flag(vps.locked))
-
-    yield from (info, state, vcores, memory, rescue, locked)
+    for key, vps in fleet:
+        if vps.vcores is not None:
+            vcores.add_metric(key, vps.vcores)
+        if vps.memory_bytes is not None:
+            memory.add_metric(key, vps.memory_bytes)
+        if vps.netboot_mode is not None:
+            rescue.add_metric(key, _flag(vps.netboot_mode.lower() == "rescue"))
+        if vps.locked is not None:
+            locked.add_metric(key, _flag(vps.locked))
+    yield from (vcores, memory, rescue, locked)
 
 
 def _tasks(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:

@@ -451,11 +451,15 @@ class Refresher:
     def _count_new_errors(self, name: str, summary: TaskSummary) -> None:
         """Add tasks seen in error for the first time to the VPS's error counter."""
         seen = self.state.seen_error_tasks.get(name, frozenset())
-        counts = self.state.task_errors.setdefault(name, {})
         for task_id, task_type in summary.error_ids.items():
             if task_id not in seen:
+                counts = self.state.task_errors.setdefault(name, {})
                 counts[task_type] = counts.get(task_type, 0) + 1
-        self.state.seen_error_tasks[name] = frozenset(summary.error_ids)
+        # Most VPS have no task in error: they hold nothing here.
+        if summary.error_ids:
+            self.state.seen_error_tasks[name] = frozenset(summary.error_ids)
+        else:
+            self.state.seen_error_tasks.pop(name, None)
 
     def _record(self, problems: list[ParseProblem]) -> None:
         """Count parse problems, and log each route and field's first one."""
