@@ -38,6 +38,7 @@ from exporter.ovh.errors import (
 )
 from exporter.ovh.managers import is_dead_session
 from exporter.ovh.retry import RetryPolicy, parse_retry_after, with_retries
+from exporter.ovh.transport import AiohttpTransport
 
 RequestObserver = Callable[[str, str], None]
 
@@ -216,7 +217,7 @@ class OvhClient:
         self._auth = self._authenticator(credentials)
         token_url = _token_url(credentials)
         self._http = httpx.AsyncClient(
-            transport=_ReadOnlyTransport(transport or httpx.AsyncHTTPTransport(), token_url),
+            transport=_ReadOnlyTransport(transport or AiohttpTransport(max_concurrency), token_url),
             timeout=httpx.Timeout(timeout),
         )
 
