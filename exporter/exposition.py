@@ -24,46 +24,54 @@ OPENMETRICS_CONTENT_TYPE = openmetrics_format.CONTENT_TYPE_LATEST
 class Rendered:
     """One snapshot's exposition in both formats, kept gzip-compressed only.
 
-    Prometheus always asks for gzip. Keeping the plain bytes too would take tens
-    of megabytes per format at 10,000 VPS, so a scraper that does not accept gzip
-    gets them decompressed as they are sent (`plain_pieces`). Both mappings are
-    keyed by "is OpenMetrics".
+    Prometheus always asks for gzip, and for OpenMetrics: that body is one bytes
+    object, sent as it is. The text format's gzip body is pieces, most of them
+    views into the OpenMetrics one (`rendering.Formats`). Keeping the plain bytes
+    too would take tens of megabytes per format at 10,000 VPS, so a scraper that
+    does not accept gzip gets them decompressed as they are sent (`plain_pieces`).
     """
 
     generation: int
-    gzipped: Mapping[bool, bytes]
+    openmetrics_gzip: bytes
+    text_gzip_pieces: tuple[bytes | memoryview, ...]
     plain_sizes: Mapping[bool, int]
 
     @property
     def text(self) -> bytes:
         """The whole text format, decompressed."""
-        return gzip.decompress(self.gzipped[False])
+        return b"".join(self.plain_pieces(openmetrics=False))
 
     @property
     def openmetrics(self) -> bytes:
         """The whole OpenMetrics exposition, decompressed."""
-        return gzip.decompress(self.gzipped[True])
+        return gzip.decompress(self.openmetrics_gzip)
 
     def body(self, openmetrics: bool, compressed: bool) -> bytes:
         """The bytes for one format, gzip-compressed if asked."""
-        packed = self.gzipped[openmetrics]
-        return packed if compressed else gzip.decompress(packed)
+        if compressed:
+            return self.openmetrics_gzip if openmetrics else b"".join(self.text_gzip_pieces)
+        return b"".join(self.plain_pieces(openmetrics))
+
+    def gzip_pieces(self, openmetrics: bool) -> tuple[bytes | memoryview, ...]:
+        """The gzip body of one format, in pieces that are sent one after the other."""
+        return (self.openmetrics_gzip,) if openmetrics else self.text_gzip_pieces
 
     def plain_pieces(self, openmetrics: bool) -> Iterator[bytes]:
         """The plain bytes of one format, decompressed a megabyte at a time."""
-        return decompressed(self.gzipped[openmetrics])
+        return decompressed(self.gzip_pieces(openmetrics))
 
 
 def render(snapshot: Snapshot) -> Rendered:
-    """Render a snapshot in the text format and in OpenMetrics, each also gzip-compressed.
+    """Render a snapshot in the text format and in OpenMetrics, both gzip-compressed.
 
-    The collector runs once for both formats, and the gzip copies are made here,
-    off the event loop, so that no scrape waits for a compression.
+    The collector runs once for both formats, and the compression is done here,
+    off the event loop, so that no scrape waits for one.
     """
     formats = render_formats(SnapshotCollector(snapshot).collect(), keep_plain=False)
     return Rendered(
         generation=snapshot.generation,
-        gzipped={False: formats.text_gzip, True: formats.openmetrics_gzip},
+        openmetrics_gzip=formats.openmetrics_gzip,
+        text_gzip_pieces=formats.text_gzip_pieces,
         plain_sizes={False: formats.text_size, True: formats.openmetrics_size},
     )
 

@@ -1,7 +1,7 @@
 """The HTTP endpoints: /metrics, a landing page, /healthz and /readyz."""
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
@@ -49,15 +49,21 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         "Content-Type": OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE,
         "Vary": "Accept, Accept-Encoding",
     }
-    if compressed:
+    if compressed and openmetrics:
         headers["Content-Encoding"] = "gzip"
-        return web.Response(body=rendered.body(openmetrics, compressed=True), headers=headers)
+        return web.Response(body=rendered.openmetrics_gzip, headers=headers)
 
     response = web.StreamResponse(headers=headers)
-    response.content_length = rendered.plain_sizes[openmetrics]
+    if compressed:
+        response.headers["Content-Encoding"] = "gzip"
+        pieces: Iterable[bytes | memoryview] = rendered.text_gzip_pieces
+        response.content_length = sum(len(piece) for piece in rendered.text_gzip_pieces)
+    else:
+        pieces = rendered.plain_pieces(openmetrics)
+        response.content_length = rendered.plain_sizes[openmetrics]
     await response.prepare(request)
     if request.method != "HEAD":
-        for piece in rendered.plain_pieces(openmetrics):
+        for piece in pieces:
             await response.write(piece)
     await response.write_eof()
     return response

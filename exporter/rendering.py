@@ -4,18 +4,20 @@ prometheus_client's `generate_latest` collects every family again for each
 format, and formats each sample by escaping and sorting its labels anew; at
 10,000 VPS that is most of a render. Here the families are collected once, each
 sample's line is built once (a gauge or counter line reads the same in the text
-format and in OpenMetrics; only the HELP, TYPE and UNIT lines differ), escaped
-label values are remembered, and both formats are gzip-compressed as they are
-written: a family's lines go to the compressors a batch at a time, so a render
-never holds a whole family's text. A family this module does not handle exactly
-(a type other than gauge and counter, an OpenMetrics-only sample such as
-`_created`, a name outside the legacy character set) goes through
-prometheus_client itself, so the output is always prometheus_client's; when
-that shows only midway through a family, the compressors are put back where the
-family began. `tests/test_rendering.py` holds the two to the same bytes.
+format and in OpenMetrics; only counters' HELP and TYPE lines differ), escaped
+label values are remembered, and the lines are gzip-compressed as they are
+written, once for both formats where they agree (`_Output`): a family's lines
+go to the compressor a batch at a time, so a render never holds a whole
+family's text. A family this module does not handle exactly (a type other than
+gauge and counter, an OpenMetrics-only sample such as `_created`, a name outside
+the legacy character set) goes through prometheus_client itself, so the output
+is always prometheus_client's; when that shows only midway through a family,
+the output is put back where the family began. `tests/test_rendering.py` holds
+the two to the same bytes.
 """
 
 import re
+import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ from prometheus_client.core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics_format
 from prometheus_client.registry import Collector
 
+from exporter.metrics import Family
+
 # The names prometheus_client writes unchanged in both formats (its "legacy" set
 # without ':', which OpenMetrics sample names would turn into '_').
 _PLAIN_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -35,6 +39,10 @@ _EOF = b"# EOF\n"
 # gzip framing for zlib, at the level exposition.py has always used.
 _GZIP_WBITS = 31
 _GZIP_LEVEL = 6
+# A gzip member's header without name or date, from an unknown OS (RFC 1952), as
+# Python's gzip module writes it; and an empty final deflate block, to end a stream.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_DEFLATE_END = b"\x03\x00"
 # prometheus_client's own float formatting, which Go's parser reads back exactly.
 _go_float: Callable[[float], str] = client_utils.floatToGoString
 # Sample lines encoded together, about 200 KB of output.
@@ -45,62 +53,171 @@ _COMMON_VALUES = {float(n): _go_float(float(n)) for n in range(-1, 1025)}
 
 @dataclass(frozen=True)
 class Formats:
-    """One rendering in the text format and in OpenMetrics, gzip-compressed and maybe plain."""
+    """One rendering in the text format and in OpenMetrics, gzip-compressed and maybe plain.
 
-    text_gzip: bytes
+    The two gzip bodies hold the same deflate data wherever the formats agree,
+    which is every sample line: the OpenMetrics body is one bytes object, and
+    the text body is pieces, most of them views into it.
+    """
+
     openmetrics_gzip: bytes
+    text_gzip_pieces: tuple[bytes | memoryview, ...]
     text_size: int
     openmetrics_size: int
     # The plain bytes, when asked for; None otherwise.
     text: bytes | None = None
     openmetrics: bytes | None = None
 
+    @property
+    def text_gzip(self) -> bytes:
+        """The text format's gzip body in one piece."""
+        return b"".join(self.text_gzip_pieces)
+
+
+@dataclass
+class _Stream:
+    """One format's running CRC-32 and size, and its plain bytes when kept."""
+
+    crc: int = 0
+    size: int = 0
+    plain: list[bytes] | None = None
+
+    def add(self, chunk: bytes) -> None:
+        """Account for `chunk` of this format's plain bytes."""
+        self.crc = zlib.crc32(chunk, self.crc)
+        self.size += len(chunk)
+        if self.plain is not None:
+            self.plain.append(chunk)
+
 
 @dataclass(frozen=True)
 class _Mark:
-    """Where a sink's output stood, to go back to if what follows must be written otherwise."""
+    """Where the output stood, to go back to if what follows must be written otherwise."""
 
     compressor: "zlib._Compress"
-    size: int
-    parts: int
-    compressed: int
+    pending: tuple[bytes, ...]
+    segments: int
+    streams: tuple[tuple[int, int, int], ...]
 
 
-class _Sink:
-    """Compresses one format's bytes as they arrive, keeping the plain ones only if asked."""
+def _raw_compressor() -> "zlib._Compress":
+    """A deflate compressor without framing: segments are joined under one gzip header."""
+    return zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+
+
+def _deflated(chunk: bytes) -> bytes:
+    """`chunk` as a deflate segment of its own, ending on a byte boundary, not final."""
+    compressor = _raw_compressor()
+    return compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+class _Output:
+    """Both formats' bytes as one deflate stream of segments, shared where the formats agree.
+
+    Sample lines and gauges' HELP and TYPE lines read the same in both formats,
+    so they are compressed once, into a shared segment. Where the formats differ
+    (counters' headers, a family left to prometheus_client, OpenMetrics' `# EOF`),
+    the shared segment is closed with a sync flush, which ends it on a byte
+    boundary, and each format gets its own segment. Deflate segments cut that way
+    join into one valid stream (as pigz joins its blocks), so each format's gzip
+    body is the gzip header, its segments, an empty final block and the trailer
+    of its own CRC-32 and size.
+    """
 
     def __init__(self, keep_plain: bool) -> None:
         """Start empty."""
-        self._keep_plain = keep_plain
-        self._parts: list[bytes] = []
-        self._compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
-        self._compressed: list[bytes] = []
-        self.size = 0
+        self.text = _Stream(plain=[] if keep_plain else None)
+        self.openmetrics = _Stream(plain=[] if keep_plain else None)
+        # Each segment is shared (bytes) or per format (text, OpenMetrics).
+        self._segments: list[bytes | tuple[bytes, bytes]] = []
+        self._compressor = _raw_compressor()
+        self._pending: list[bytes] = []
 
-    def write(self, chunk: bytes) -> None:
-        """Add bytes to the output."""
-        self.size += len(chunk)
-        if self._keep_plain:
-            self._parts.append(chunk)
-        self._compressed.append(self._compressor.compress(chunk))
+    def both(self, chunk: bytes) -> None:
+        """Add bytes that both formats hold."""
+        self.text.add(chunk)
+        self.openmetrics.add(chunk)
+        self._pending.append(self._compressor.compress(chunk))
+
+    def each(self, text: bytes, openmetrics: bytes) -> None:
+        """Add bytes that differ between the formats."""
+        self._close_shared()
+        self.text.add(text)
+        self.openmetrics.add(openmetrics)
+        self._segments.append((_deflated(text), _deflated(openmetrics)))
+
+    def _close_shared(self) -> None:
+        """End the shared segment under way, if anything went into it."""
+        if self._pending:
+            self._pending.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
+            self._segments.append(b"".join(self._pending))
+            self._pending = []
+            self._compressor = _raw_compressor()
 
     def mark(self) -> _Mark:
         """The output as it stands; the compressor's state is copied, a few hundred KB."""
-        return _Mark(self._compressor.copy(), self.size, len(self._parts), len(self._compressed))
+        streams = tuple(
+            (stream.crc, stream.size, len(stream.plain) if stream.plain is not None else 0)
+            for stream in (self.text, self.openmetrics)
+        )
+        return _Mark(self._compressor.copy(), tuple(self._pending), len(self._segments), streams)
 
     def rewind(self, mark: _Mark) -> None:
         """Forget everything written since `mark`; a mark is rewound to at most once."""
         self._compressor = mark.compressor
-        self.size = mark.size
-        del self._parts[mark.parts :]
-        del self._compressed[mark.compressed :]
+        self._pending = list(mark.pending)
+        del self._segments[mark.segments :]
+        for stream, (crc, size, parts) in zip(
+            (self.text, self.openmetrics), mark.streams, strict=True
+        ):
+            stream.crc, stream.size = crc, size
+            if stream.plain is not None:
+                del stream.plain[parts:]
 
-    def close(self) -> tuple[bytes | None, bytes]:
-        """The whole output, plain (None unless kept) and gzip-compressed."""
-        self._compressed.append(self._compressor.flush())
-        plain = b"".join(self._parts) if self._keep_plain else None
-        self._parts.clear()
-        return plain, b"".join(self._compressed)
+    def close(self) -> Formats:
+        """Both formats' gzip bodies (and plain bytes when kept); the output is spent."""
+        self._close_shared()
+        openmetrics_pieces = [_GZIP_HEADER]
+        shared_at: list[tuple[int, int]] = []
+        text_own: list[bytes] = []
+        offset = len(_GZIP_HEADER)
+        for segment in self._segments:
+            piece = segment if isinstance(segment, bytes) else segment[1]
+            if isinstance(segment, bytes):
+                shared_at.append((offset, offset + len(piece)))
+            else:
+                text_own.append(segment[0])
+                shared_at.append((-1, len(text_own) - 1))
+            openmetrics_pieces.append(piece)
+            offset += len(piece)
+        self._segments.clear()
+        openmetrics_pieces += [_DEFLATE_END, _trailer(self.openmetrics)]
+        openmetrics_gzip = b"".join(openmetrics_pieces)
+        openmetrics_pieces.clear()
+
+        view = memoryview(openmetrics_gzip)
+        text_pieces: list[bytes | memoryview] = [_GZIP_HEADER]
+        for start, end in shared_at:
+            text_pieces.append(text_own[end] if start < 0 else view[start:end])
+        text_pieces += [_DEFLATE_END, _trailer(self.text)]
+        return Formats(
+            openmetrics_gzip=openmetrics_gzip,
+            text_gzip_pieces=tuple(text_pieces),
+            text_size=self.text.size,
+            openmetrics_size=self.openmetrics.size,
+            text=_joined(self.text.plain),
+            openmetrics=_joined(self.openmetrics.plain),
+        )
+
+
+def _joined(parts: list[bytes] | None) -> bytes | None:
+    """Plain bytes kept in parts, in one piece; None when they were not kept."""
+    return None if parts is None else b"".join(parts)
+
+
+def _trailer(stream: _Stream) -> bytes:
+    """The gzip trailer of a format: its CRC-32 and its size modulo 2**32 (RFC 1952)."""
+    return struct.pack("<II", stream.crc & 0xFFFFFFFF, stream.size & 0xFFFFFFFF)
 
 
 class _Escapes:
@@ -182,21 +299,50 @@ def _sample_batches(family: Metric, escape: _Escapes) -> Iterator[bytes]:
         yield "".join(lines).encode()
 
 
-def _write_handled(family: Metric, escape: _Escapes, text: _Sink, openmetrics: _Sink) -> bool:
-    """Write a family to both sinks as its lines are made; False, writing nothing, if unhandled."""
+def _row_batches(family: Family, escape: _Escapes) -> Iterator[bytes]:
+    """Every series line of one of the exporter's own families, written from its rows.
+
+    Its names and label names were checked when the metric was defined; labels
+    are written sorted by name, as prometheus_client writes them.
+    """
+    order = sorted(range(len(family.labelnames)), key=family.labelnames.__getitem__)
+    keys = [f'{family.labelnames[index]}="' for index in order]
+    pairs = list(zip(keys, order, strict=True))
+    name = family.sample_name
+    lines: list[str] = []
+    for labels, value in family.rows:
+        if pairs:
+            inner = '",'.join([key + escape(labels[index]) for key, index in pairs])
+            lines.append(f'{name}{{{inner}"}} {_value(value)}\n')
+        else:
+            lines.append(f"{name} {_value(value)}\n")
+        if len(lines) == _BATCH_LINES:
+            yield "".join(lines).encode()
+            lines.clear()
+    if lines:
+        yield "".join(lines).encode()
+
+
+def _write_handled(family: Metric, escape: _Escapes, output: _Output) -> bool:
+    """Write a family in both formats as its lines come; False, writing nothing, if unhandled."""
     if family.type not in _FAST_TYPES or family.unit or not _PLAIN_NAME.fullmatch(family.name):
         return False
-    text_mark, openmetrics_mark = text.mark(), openmetrics.mark()
+    mark = output.mark()
     text_header, openmetrics_header = _headers(family)
-    text.write(text_header)
-    openmetrics.write(openmetrics_header)
+    if text_header == openmetrics_header:
+        output.both(text_header)
+    else:
+        output.each(text_header, openmetrics_header)
+    batches = (
+        _row_batches(family, escape)
+        if isinstance(family, Family)
+        else _sample_batches(family, escape)
+    )
     try:
-        for batch in _sample_batches(family, escape):
-            text.write(batch)
-            openmetrics.write(batch)
+        for batch in batches:
+            output.both(batch)
     except _UnhandledError:
-        text.rewind(text_mark)
-        openmetrics.rewind(openmetrics_mark)
+        output.rewind(mark)
         return False
     return True
 
@@ -217,36 +363,27 @@ def render_formats(families: Iterable[Metric], keep_plain: bool = True) -> Forma
     With `keep_plain` false only the sizes of the plain bytes are kept, which at
     10,000 VPS spares tens of megabytes per format.
     """
-    text, openmetrics = _Sink(keep_plain), _Sink(keep_plain)
+    output = _Output(keep_plain)
     escape = _Escapes()
     for family in families:
-        if not _write_handled(family, escape, text, openmetrics):
+        if not _write_handled(family, escape, output):
             alone = _One(family)
-            text.write(text_format.generate_latest(alone))
             whole = openmetrics_format.generate_latest(alone)  # type: ignore[no-untyped-call]
-            openmetrics.write(whole.removesuffix(_EOF))
-    openmetrics.write(_EOF)
-    text_plain, text_gzip = text.close()
-    openmetrics_plain, openmetrics_gzip = openmetrics.close()
-    return Formats(
-        text_gzip=text_gzip,
-        openmetrics_gzip=openmetrics_gzip,
-        text_size=text.size,
-        openmetrics_size=openmetrics.size,
-        text=text_plain,
-        openmetrics=openmetrics_plain,
-    )
+            output.each(text_format.generate_latest(alone), whole.removesuffix(_EOF))
+    output.each(b"", _EOF)
+    return output.close()
 
 
-def decompressed(packed: bytes, piece: int = 1 << 20) -> Iterator[bytes]:
-    """The plain bytes of a gzip body, at most `piece` bytes at a time."""
+def decompressed(packed: Iterable[bytes | memoryview], piece: int = 1 << 20) -> Iterator[bytes]:
+    """The plain bytes of a gzip body given in pieces, at most `piece` bytes at a time."""
     inflater = zlib.decompressobj(_GZIP_WBITS)
-    pending = packed
-    while pending:
-        chunk = inflater.decompress(pending, piece)
-        if chunk:
-            yield chunk
-        pending = inflater.unconsumed_tail
+    for part in packed:
+        pending: bytes | memoryview = part
+        while pending:
+            chunk = inflater.decompress(pending, piece)
+            if chunk:
+                yield chunk
+            pending = inflater.unconsumed_tail
     rest = inflater.flush()
     if rest:
         yield rest

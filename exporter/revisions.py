@@ -40,8 +40,10 @@ class Revisions:
 
     max_age: float = DEFAULT_MAX_AGE
     revision: dict[str, int] = field(default_factory=dict)
-    _marks: dict[tuple[str, str], Hashable] = field(default_factory=dict)
-    _reads: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    # By source, then VPS; by group, then VPS: one small dict per source or group,
+    # no key tuple per entry (at 10,000 VPS that is a hundred thousand of them).
+    _marks: dict[str, dict[str, Hashable]] = field(default_factory=dict)
+    _reads: dict[str, dict[str, tuple[int, float]]] = field(default_factory=dict)
     # Whether the last listing failed, and the VPS whose last task list failed:
     # a change may have gone unseen.
     blind: bool = False
@@ -53,9 +55,9 @@ class Revisions:
         The first mark of a source raises nothing: nothing has been read that it
         could make out of date.
         """
-        key = (source, vps)
-        previous = self._marks.get(key, mark)
-        self._marks[key] = mark
+        marks = self._marks.setdefault(source, {})
+        previous = marks.get(vps, mark)
+        marks[vps] = mark
         if previous != mark:
             self.revision[vps] = self.revision.get(vps, 0) + 1
 
@@ -65,7 +67,7 @@ class Revisions:
 
     def due(self, group: str, vps: str, now: float) -> bool:
         """Whether the group's facts of the VPS must be read this run."""
-        read = self._reads.get((group, vps))
+        read = self._reads.get(group, {}).get(vps)
         if read is None or self.max_age <= 0 or self.blind or vps in self.unsure:
             return True
         revision, when = read
@@ -73,31 +75,38 @@ class Revisions:
 
     def last_read(self, group: str, vps: str) -> float | None:
         """When the group was last read for the VPS, if it was."""
-        read = self._reads.get((group, vps))
+        read = self._reads.get(group, {}).get(vps)
         return None if read is None else read[1]
 
     def read(self, group: str, vps: str, revision: int, now: float) -> None:
         """Note that the group was read at `now`, for the VPS as it was at `revision`."""
-        self._reads[(group, vps)] = (revision, now)
+        self._reads.setdefault(group, {})[vps] = (revision, now)
 
     def forget(self, members: Collection[str]) -> None:
         """Drop what is known of VPS that are no longer in the account."""
         kept = set(members)
         self.revision = {name: value for name, value in self.revision.items() if name in kept}
         self.unsure &= kept
-        self._marks = {key: mark for key, mark in self._marks.items() if key[1] in kept}
-        self._reads = {key: read for key, read in self._reads.items() if key[1] in kept}
+        for marks in self._marks.values():
+            for name in marks.keys() - kept:
+                del marks[name]
+        for reads in self._reads.values():
+            for name in reads.keys() - kept:
+                del reads[name]
 
 
-def task_mark(items: Iterable[object], route: str) -> frozenset[tuple[object, object]]:
-    """What a VPS's task list shows: each task's id and state, done ones included.
+def task_mark(items: Iterable[object], route: str) -> int:
+    """What a VPS's task list shows: a digest of each task's id and state, done ones included.
 
     A task that started and finished between two reads still changes the mark,
-    as long as OVH lists it when done.
+    as long as OVH lists it when done. The digest is the hash of the set of
+    pairs: kept for every VPS, the set itself would cost a few hundred bytes, and
+    two different lists of one VPS share a 64-bit hash by chance only, which the
+    reread age (`max_age`) covers.
     """
     problems: list[ParseProblem] = []  # summarize_tasks already records the list's surprises.
     mark = set()
     for item in items:
         fields = Fields(item, route, problems)
         mark.add((fields.integer("id"), fields.text("state")))
-    return frozenset(mark)
+    return hash(frozenset(mark))

@@ -2,9 +2,11 @@
 
 import gzip
 import math
+import subprocess
 import tracemalloc
 from collections.abc import Iterator
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,7 @@ from exporter import simulator
 from exporter.collector import SnapshotCollector
 from exporter.exposition import Exposition, render
 from exporter.http import create_app
+from exporter.metrics import MetricSpec
 from exporter.rendering import decompressed, render_formats
 from exporter.settings import JOBS
 from exporter.store import AccountState, Store
@@ -56,6 +59,11 @@ def _assert_same_as_prometheus_client(families: list[Metric]) -> None:
     assert gzip.decompress(formats.openmetrics_gzip) == openmetrics
 
 
+def _gunzip_outside(body: bytes) -> bytes:
+    """`body` decompressed by the gzip program, which checks the trailer's CRC and size."""
+    return subprocess.run(["gzip", "-dc"], input=body, capture_output=True, check=True).stdout
+
+
 async def test_a_generated_fleet_renders_byte_for_byte_as_prometheus_client() -> None:
     fleet = simulator.generate_fleet(60, seed=7)
     async with (
@@ -74,6 +82,14 @@ async def test_a_generated_fleet_renders_byte_for_byte_as_prometheus_client() ->
     assert rendered.body(openmetrics=True, compressed=False) == openmetrics
     assert gzip.decompress(rendered.body(openmetrics=True, compressed=True)) == openmetrics
 
+    # The text body borrows the sample lines' deflate data from the OpenMetrics body.
+    text_gzip = rendered.body(openmetrics=False, compressed=True)
+    own = sum(len(piece) for piece in rendered.text_gzip_pieces if isinstance(piece, bytes))
+    assert own < len(text_gzip) / 10
+    for body, plain in ((text_gzip, text), (rendered.openmetrics_gzip, openmetrics)):
+        # An outside decoder checks the joined segments and each trailer's CRC and size.
+        assert _gunzip_outside(body) == plain
+
 
 def test_escapes_and_special_values_render_as_prometheus_client() -> None:
     gauge = GaugeMetricFamily(
@@ -87,6 +103,22 @@ def test_escapes_and_special_values_render_as_prometheus_client() -> None:
     counter.add_metric(["vps-1"], 3)
     bare = GaugeMetricFamily("ovh_example_bare", "No labels.", value=7.0)
     _assert_same_as_prometheus_client([gauge, counter, bare])
+
+
+def test_the_exporters_own_families_render_as_prometheus_client() -> None:
+    gauge = MetricSpec("ovh_example", "gauge", 'Help "quoted"\\\n.', ("vps", "b", "a")).family()
+    for index, value in enumerate([0.0, -0.0, 1, True, 2.5, 1e-9, 1e300, math.inf, math.nan]):
+        gauge.add_metric(["vps-1", f'va"l\\ue\n{index}', "é ü 中"], value)
+    counter = MetricSpec("ovh_example_events_total", "counter", "Events.", ("vps",)).family()
+    counter.add_metric(["vps-1"], 3)
+    bare = MetricSpec("ovh_example_bare", "gauge", "No labels.", (), job="vps").family()
+    bare.add_metric([], 7.0)
+    _assert_same_as_prometheus_client([gauge, counter, bare])
+
+    assert [sample.labels for sample in counter.samples] == [{"vps": "vps-1"}]
+    assert counter.samples[0].name == "ovh_example_events_total"
+    with pytest.raises(ValueError, match="ovh_example_events_total: 2 label values for 1 labels"):
+        counter.add_metric(["vps-1", "extra"], 1.0)
 
 
 def test_families_left_to_prometheus_client_still_render_identically() -> None:
@@ -146,8 +178,16 @@ _VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(
 def _family(draw: st.DrawFn) -> Metric:
     name = "ovh_" + draw(_NAMES)
     labels = draw(st.lists(_NAMES, max_size=4, unique=True))
-    kind = draw(st.sampled_from([GaugeMetricFamily, CounterMetricFamily]))
-    family = kind(name, draw(st.text(max_size=40)), labels=labels)
+    kind = draw(st.sampled_from(["gauge", "counter", "our gauge", "our counter"]))
+    help_text = draw(st.text(max_size=40))
+    family: Metric
+    if kind.startswith("our "):
+        suffix = "_total" if kind == "our counter" else ""
+        spec = MetricSpec(name + suffix, "counter" if suffix else "gauge", help_text, tuple(labels))
+        family = spec.family()
+    else:
+        maker = GaugeMetricFamily if kind == "gauge" else CounterMetricFamily
+        family = maker(name, help_text, labels=labels)
     for _ in range(draw(st.integers(0, 6))):
         values = [draw(st.text(max_size=12)) for _ in labels]
         family.add_metric(values, draw(_VALUES))
@@ -172,7 +212,7 @@ def test_without_plain_bytes_only_their_sizes_are_kept() -> None:
 
     assert (formats.text, formats.openmetrics) == (None, None)
     assert (formats.text_size, formats.openmetrics_size) == (len(text), len(openmetrics))
-    pieces = list(decompressed(formats.openmetrics_gzip, piece=4096))
+    pieces = list(decompressed([formats.openmetrics_gzip], piece=4096))
     assert len(pieces) > 10
     assert max(len(piece) for piece in pieces) <= 4096
     assert b"".join(pieces) == openmetrics

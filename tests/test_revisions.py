@@ -83,8 +83,13 @@ def test_the_task_mark_holds_every_task_done_ones_included() -> None:
         {"id": 2, "state": "done", "type": "upgradeVm"},
         {"state": "todo"},
     ]
-    assert task_mark(items, ROUTE_TASKS) == frozenset({(1, "doing"), (2, "done"), (None, "todo")})
-    assert task_mark([], ROUTE_TASKS) == frozenset()
+    mark = task_mark(items, ROUTE_TASKS)
+    assert mark == hash(frozenset({(1, "doing"), (2, "done"), (None, "todo")}))
+    # The order of the list does not matter; a task's new state or a new task does.
+    assert task_mark(list(reversed(items)), ROUTE_TASKS) == mark
+    assert task_mark([*items[:1], {**items[1], "state": "error"}, items[2]], ROUTE_TASKS) != mark
+    assert task_mark([*items, {"id": 3, "state": "done"}], ROUTE_TASKS) != mark
+    assert task_mark([], ROUTE_TASKS) == hash(frozenset())
 
 
 async def run_round(rig: FaultRig, *jobs: str) -> Counter[str]:
