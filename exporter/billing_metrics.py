@@ -187,8 +187,7 @@ def _one_of(family: Family, key: list[str], known: tuple[str, ...], current: str
     """Add one 0/1 series per enum value, 1 for `current`; nothing when it is unknown."""
     if current is None:
         return
-    for value in _values(known, current):
-        family.add_metric([*key, value], _flag(value == current))
+    family.add_flags(key, _values(known, current), (current,))
 
 
 def service_families(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
@@ -237,8 +236,7 @@ def service_families(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
         actions = LIFECYCLE_ACTIONS + tuple(
             sorted(service.pending_actions - set(LIFECYCLE_ACTIONS))
         )
-        for action in actions:
-            pending.add_metric([*key, action], _flag(action in service.pending_actions))
+        pending.add_flags(key, actions, service.pending_actions)
     yield pending
 
     renew_mode = RENEW_MODE.family()

@@ -78,11 +78,8 @@ def _vps_details(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
 
     state = metrics.VPS_STATE.family()
     for key, vps in fleet:
-        known = (
-            VPS_STATES if vps.state in VPS_STATES or vps.state is None else (*VPS_STATES, vps.state)
-        )
-        for value in known:
-            state.add_metric([*key, value], _flag(value == vps.state))
+        current = () if vps.state is None else (vps.state,)
+        state.add_flags(key, _with_unknown(VPS_STATES, vps.state), current)
     yield state
 
     vcores = metrics.VPS_VCORES.family()
@@ -159,8 +156,7 @@ def _billing(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
                 delete.add_metric(key, _flag(service.delete_at_expiration))
             if service.status is not None:
                 known = _with_unknown(SERVICE_STATUSES, service.status)
-                for value in known:
-                    status.add_metric([*key, value], _flag(value == service.status))
+                status.add_flags(key, known, (service.status,))
 
     yield from (expiration, engaged, renew, delete, status)
 

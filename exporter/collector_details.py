@@ -315,11 +315,10 @@ def _flag(value: bool) -> float:
     return 1.0 if value else 0.0
 
 
-def _with_extra(known: Iterable[str], *seen: str | None) -> list[str]:
+def _with_extra(known: Iterable[str], *seen: str | None) -> tuple[str, ...]:
     """The known enum values, then any value OVH sent that this version does not know."""
-    values = list(known)
-    values.extend(sorted({value for value in seen if value is not None} - set(values)))
-    return values
+    values = tuple(known)
+    return values + tuple(sorted({value for value in seen if value is not None} - set(values)))
 
 
 def details_families(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
@@ -393,9 +392,8 @@ def _options(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
     options = OPTION_SUBSCRIBED.family()
     for account in accounts:
         for name, subscribed in account.facts.of(SUBSCRIPTIONS).items():
-            for option in _with_extra(OPTIONS, *subscribed):
-                value = _flag(subscribed.get(option, False))
-                options.add_metric([account.name, name, option], value)
+            on = [option for option, active in subscribed.items() if active]
+            options.add_flags([account.name, name], _with_extra(OPTIONS, *subscribed), on)
     yield options
 
 
@@ -409,8 +407,8 @@ def _migrations(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
                     continue
                 key = [account.name, name, generation]
                 if migration.status is not None:
-                    for value in _with_extra(MIGRATION_STATUSES[generation], migration.status):
-                        status.add_metric([*key, value], _flag(value == migration.status))
+                    known = _with_extra(MIGRATION_STATUSES[generation], migration.status)
+                    status.add_flags(key, known, (migration.status,))
                 if migration.date is not None:
                     date.add_metric(key, migration.date)
     yield from (status, date)
@@ -427,8 +425,8 @@ def _disks(accounts: tuple[AccountSnapshot, ...]) -> Iterator[Metric]:
             for disk in disks:
                 info.add_metric([*key, disk.id, disk.type or ""], 1.0)
                 if disk.state is not None:
-                    for value in _with_extra(DISK_STATES, disk.state):
-                        state.add_metric([*key, disk.id, value], _flag(value == disk.state))
+                    known = _with_extra(DISK_STATES, disk.state)
+                    state.add_flags([*key, disk.id], known, (disk.state,))
                 if disk.size_bytes is not None:
                     size.add_metric([*key, disk.id], disk.size_bytes)
                 if disk.used_bytes is not None:

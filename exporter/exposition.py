@@ -1,14 +1,15 @@
 """Renders each snapshot once, in both exposition formats, for every scrape to share."""
 
 import asyncio
-import gzip
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import structlog
 from prometheus_client.openmetrics import exposition as openmetrics_format
 
 from exporter.collector import SnapshotCollector
+from exporter.memory import release_free_memory
 from exporter.rendering import decompressed, render_formats
 from exporter.store import Snapshot
 
@@ -24,41 +25,40 @@ OPENMETRICS_CONTENT_TYPE = openmetrics_format.CONTENT_TYPE_LATEST
 class Rendered:
     """One snapshot's exposition in both formats, kept gzip-compressed only.
 
-    Prometheus always asks for gzip, and for OpenMetrics: that body is one bytes
-    object, sent as it is. The text format's gzip body is pieces, most of them
-    views into the OpenMetrics one (`rendering.Formats`). Keeping the plain bytes
-    too would take tens of megabytes per format at 10,000 VPS, so a scraper that
-    does not accept gzip gets them decompressed as they are sent (`plain_pieces`).
+    Prometheus always asks for gzip. Each format's gzip body is pieces, and the
+    two share the pieces that hold the sample lines (`rendering.Formats`).
+    Keeping the plain bytes too would take tens of megabytes per format at
+    10,000 VPS, so a scraper that does not accept gzip gets them decompressed as
+    they are sent (`plain_pieces`). Mappings are keyed by "is OpenMetrics".
     """
 
     generation: int
-    openmetrics_gzip: bytes
-    text_gzip_pieces: tuple[bytes | memoryview, ...]
+    gzip_pieces: Mapping[bool, tuple[bytes, ...]]
     plain_sizes: Mapping[bool, int]
 
     @property
     def text(self) -> bytes:
         """The whole text format, decompressed."""
-        return b"".join(self.plain_pieces(openmetrics=False))
+        return self.body(openmetrics=False, compressed=False)
 
     @property
     def openmetrics(self) -> bytes:
         """The whole OpenMetrics exposition, decompressed."""
-        return gzip.decompress(self.openmetrics_gzip)
+        return self.body(openmetrics=True, compressed=False)
 
     def body(self, openmetrics: bool, compressed: bool) -> bytes:
-        """The bytes for one format, gzip-compressed if asked."""
+        """The bytes for one format in one piece, gzip-compressed if asked."""
         if compressed:
-            return self.openmetrics_gzip if openmetrics else b"".join(self.text_gzip_pieces)
+            return b"".join(self.gzip_pieces[openmetrics])
         return b"".join(self.plain_pieces(openmetrics))
 
-    def gzip_pieces(self, openmetrics: bool) -> tuple[bytes | memoryview, ...]:
-        """The gzip body of one format, in pieces that are sent one after the other."""
-        return (self.openmetrics_gzip,) if openmetrics else self.text_gzip_pieces
+    def gzip_size(self, openmetrics: bool) -> int:
+        """The size of one format's gzip body."""
+        return sum(len(piece) for piece in self.gzip_pieces[openmetrics])
 
     def plain_pieces(self, openmetrics: bool) -> Iterator[bytes]:
         """The plain bytes of one format, decompressed a megabyte at a time."""
-        return decompressed(self.gzip_pieces(openmetrics))
+        return decompressed(self.gzip_pieces[openmetrics])
 
 
 def render(snapshot: Snapshot) -> Rendered:
@@ -70,10 +70,16 @@ def render(snapshot: Snapshot) -> Rendered:
     formats = render_formats(SnapshotCollector(snapshot).collect(), keep_plain=False)
     return Rendered(
         generation=snapshot.generation,
-        openmetrics_gzip=formats.openmetrics_gzip,
-        text_gzip_pieces=formats.text_gzip_pieces,
+        gzip_pieces={False: formats.text_gzip_pieces, True: formats.openmetrics_gzip_pieces},
         plain_sizes={False: formats.text_size, True: formats.openmetrics_size},
     )
+
+
+def _render_once(snapshot: Snapshot) -> Rendered:
+    """Render a snapshot on the render thread, then give back the memory the render freed."""
+    rendered = render(snapshot)
+    release_free_memory()
+    return rendered
 
 
 class Exposition:
@@ -86,6 +92,11 @@ class Exposition:
         self._rendered = asyncio.Condition()
         self._given_up = 0
         self._task: asyncio.Task[None] | None = None
+        # Every render on the same thread: glibc gives each thread that allocates
+        # its own heap, and a heap keeps the memory a render freed for the next
+        # render on that thread. On the event loop's shared pool, renders landed
+        # on several threads, each heap holding its own tens of megabytes.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
 
     def start(self) -> None:
         """Start re-rendering whenever a newer snapshot arrives."""
@@ -96,6 +107,7 @@ class Exposition:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self._thread.shutdown(wait=False, cancel_futures=True)
 
     def update(self, snapshot: Snapshot) -> None:
         """Note a new snapshot; snapshots that arrive during a render are coalesced."""
@@ -109,7 +121,8 @@ class Exposition:
             snapshot = self._latest
             if snapshot.generation > self.current.generation:
                 try:
-                    self.current = await asyncio.to_thread(render, snapshot)
+                    loop = asyncio.get_running_loop()
+                    self.current = await loop.run_in_executor(self._thread, _render_once, snapshot)
                 except Exception:  # A bug must not freeze /metrics: keep serving the last bytes.
                     log.exception("rendering the snapshot failed", generation=snapshot.generation)
                     self._given_up = snapshot.generation

@@ -144,38 +144,53 @@ class Refresher:
         """List the account's VPS with their details; a VPS that left is forgotten."""
         report = RunReport(self.state.name, "vps")
         problems: list[ParseProblem] = []
+        now = self._clock()
+        current: dict[str, Entry[Vps]] = {}
+        failed: dict[str, OvhError] = {}
         try:
-            listing = await self.client.get_objects(ROUTE_VPS_LIST, item_route=ROUTE_VPS)
+            # Each page is parsed and dropped before the next is read: at 10,000 VPS
+            # the whole listing is about 20 MB of decoded JSON.
+            pages = self.client.object_pages(ROUTE_VPS_LIST, item_route=ROUTE_VPS)
+            async for page in pages:
+                listing = selected_vps(page, self.state.selects)
+                failed |= listing.failed
+                for item in listing.objects:
+                    self._list_vps(item, current, problems, now)
         except OvhError as error:
             report.fail(None, error)
             self.state.revisions.blind = True
+            self._record(problems)
             return report
-        listing = selected_vps(listing, self.state.selects)
-        expired = {name for name, failure in listing.failed.items() if is_service_expired(failure)}
+        expired = {name for name, failure in failed.items() if is_service_expired(failure)}
         # An expired VPS is a known state; any other failure may hide a change.
-        self.state.revisions.blind = bool(listing.failed.keys() - expired)
-
-        now = self._clock()
-        current: dict[str, Entry[Vps]] = {}
-        for item in listing.objects:
-            vps = parse_vps(item, ROUTE_VPS, problems)
-            if vps is not None:
-                current[vps.name] = Entry(vps, now)
-                self.state.revisions.observe(vps.name, "vps", vps)
-                extras = parse_vps_extras(item, ROUTE_VPS, problems)
-                self.state.facts.put(VPS_EXTRAS, vps.name, extras, now)
-        for name, failure in listing.failed.items():
+        self.state.revisions.blind = bool(failed.keys() - expired)
+        for name, failure in failed.items():
             if name not in expired:
                 report.fail(name, failure)
             if name in self.state.vps:
                 current[name] = self.state.vps[name]
 
-        self.state.health.record_listing([*current, *listing.failed], expired)
+        self.state.health.record_listing([*current, *failed], expired)
         self.state.vps = current
         self.state.forget_departed()
         self._listed.set()
         self._record(problems)
         return report
+
+    def _list_vps(
+        self, item: object, current: dict[str, Entry[Vps]], problems: list[ParseProblem], now: float
+    ) -> None:
+        """Add one VPS of the listing to `current`, and note what its entry shows."""
+        vps = parse_vps(item, ROUTE_VPS, problems)
+        if vps is None:
+            return
+        last = self.state.vps.get(vps.name)
+        if last is not None and last.value == vps:
+            vps = last.value  # The old object: see facts.kept.
+        current[vps.name] = Entry(vps, now)
+        self.state.revisions.observe(vps.name, "vps", vps)
+        extras = parse_vps_extras(item, ROUTE_VPS, problems)
+        self.state.facts.put(VPS_EXTRAS, vps.name, extras, now)
 
     async def refresh_tasks(self) -> RunReport:
         """Count each VPS's open tasks, and count tasks newly seen in error."""
@@ -446,7 +461,10 @@ class Refresher:
         """Save fresh per-VPS values, leaving the failed VPS's last good ones in place."""
         now = self._clock()
         for name, value in results.items():
-            table[name] = Entry(value, now)
+            last = table.get(name)
+            # An equal value keeps the old object: see facts.kept.
+            same = last is not None and last.value == value
+            table[name] = Entry(last.value if last is not None and same else value, now)
 
     def _count_new_errors(self, name: str, summary: TaskSummary) -> None:
         """Add tasks seen in error for the first time to the VPS's error counter."""

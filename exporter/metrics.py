@@ -18,7 +18,7 @@ its metrics like this, and the collector yields them from its own function::
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,15 +64,24 @@ class MetricSpec:
         return Family(self)
 
 
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """The values of a family's last label in a run of 0/1 series, and those that are 1."""
+
+    values: tuple[str, ...]
+    on: frozenset[str]
+
+
 class Family(Metric):
     """A gauge or counter family that keeps each series as its label values and value.
 
     prometheus_client's families keep a `Sample` holding a label dict for each
     series, about 330 bytes; at 10,000 VPS the largest family has 90,000 series,
-    built and dropped at every render. Here a series is a pair of tuples, about
-    a third of that, and `rendering.py` writes these rows as they are.
-    `samples` builds prometheus_client's samples on demand, for anything else
-    that reads a family.
+    built and dropped at every render. Here a series is a pair of tuples, and a
+    VPS's run of 0/1 series over an enum (`add_flags`) is one row that shares
+    its `Flags` with every VPS in the same state. `rendering.py` writes the rows
+    as they are; `samples` builds prometheus_client's samples on demand, for
+    anything else that reads a family.
     """
 
     def __init__(self, spec: MetricSpec) -> None:
@@ -86,23 +95,49 @@ class Family(Metric):
         self.labelnames = spec.labels
         # The name every sample line starts with: counters' end in _total.
         self.sample_name = spec.name
-        self.rows: list[tuple[tuple[str, ...], float]] = []
+        self.rows: list[tuple[tuple[str, ...], float | Flags]] = []
+        self._flags: dict[tuple[tuple[str, ...], frozenset[str]], Flags] = {}
 
     def add_metric(self, labels: Sequence[str], value: float) -> None:
         """Add one series: its label values, in the order of the definition, and its value."""
-        if len(labels) != len(self.labelnames):
-            raise ValueError(
-                f"{self.sample_name}: {len(labels)} label values for {len(self.labelnames)} labels"
-            )
+        self._check(labels, len(self.labelnames))
         self.rows.append((tuple(labels), value))
+
+    def add_flags(self, labels: Sequence[str], values: tuple[str, ...], on: Iterable[str]) -> None:
+        """Add one 0/1 series per value of the last label, in order: 1 for those in `on`.
+
+        `labels` are the values of every label but the last.
+        """
+        self._check(labels, len(self.labelnames) - 1)
+        key = (values, frozenset(on))
+        flags = self._flags.get(key)
+        if flags is None:
+            flags = self._flags[key] = Flags(*key)
+        self.rows.append((tuple(labels), flags))
+
+    def series(self) -> Iterator[tuple[tuple[str, ...], float]]:
+        """Every series in order, a run of flags expanded into its 0/1 series."""
+        for labels, value in self.rows:
+            if isinstance(value, Flags):
+                for each in value.values:
+                    yield (*labels, each), 1.0 if each in value.on else 0.0
+            else:
+                yield labels, value
+
+    def _check(self, labels: Sequence[str], expected: int) -> None:
+        """Refuse a number of label values the definition does not have."""
+        if len(labels) != expected:
+            raise ValueError(
+                f"{self.sample_name}: {len(labels)} label values for {expected} labels"
+            )
 
     @property
     def samples(self) -> list[Sample]:
-        """The rows as prometheus_client samples, built anew at each read."""
+        """The series as prometheus_client samples, built anew at each read."""
         names = self.labelnames
         return [
             Sample(self.sample_name, dict(zip(names, labels, strict=True)), value)
-            for labels, value in self.rows
+            for labels, value in self.series()
         ]
 
     @samples.setter

@@ -4,16 +4,16 @@ prometheus_client's `generate_latest` collects every family again for each
 format, and formats each sample by escaping and sorting its labels anew; at
 10,000 VPS that is most of a render. Here the families are collected once, each
 sample's line is built once (a gauge or counter line reads the same in the text
-format and in OpenMetrics; only counters' HELP and TYPE lines differ), escaped
-label values are remembered, and the lines are gzip-compressed as they are
-written, once for both formats where they agree (`_Output`): a family's lines
-go to the compressor a batch at a time, so a render never holds a whole
-family's text. A family this module does not handle exactly (a type other than
-gauge and counter, an OpenMetrics-only sample such as `_created`, a name outside
-the legacy character set) goes through prometheus_client itself, so the output
-is always prometheus_client's; when that shows only midway through a family,
-the output is put back where the family began. `tests/test_rendering.py` holds
-the two to the same bytes.
+format and in OpenMetrics; only counters' HELP and TYPE lines differ), a label
+value is escaped only when it holds something to escape, and the lines are
+gzip-compressed as they are written, once for both formats where they agree
+(`_Output`): a family's lines go to the compressor a batch at a time, so a
+render never holds a whole family's text. A family this module does not handle
+exactly (a type other than gauge and counter, an OpenMetrics-only sample such
+as `_created`, a name outside the legacy character set) goes through
+prometheus_client itself, so the output is always prometheus_client's; when
+that shows only midway through a family, the output is put back where the
+family began. `tests/test_rendering.py` holds the two to the same bytes.
 """
 
 import re
@@ -34,6 +34,8 @@ from exporter.metrics import Family
 # without ':', which OpenMetrics sample names would turn into '_').
 _PLAIN_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _FAST_TYPES = frozenset({"gauge", "counter"})
+# What prometheus_client escapes in a label value.
+_SPECIAL = re.compile(r'[\\\n"]')
 _OPENMETRICS_ONLY = ("_created", "_gsum", "_gcount")
 _EOF = b"# EOF\n"
 # gzip framing for zlib, at the level exposition.py has always used.
@@ -43,6 +45,9 @@ _GZIP_LEVEL = 6
 # Python's gzip module writes it; and an empty final deflate block, to end a stream.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 _DEFLATE_END = b"\x03\x00"
+# Compressed bytes held per piece of a gzip body: a scrape sends pieces one by
+# one, and a render never joins more than this at once.
+_PIECE = 256 * 1024
 # prometheus_client's own float formatting, which Go's parser reads back exactly.
 _go_float: Callable[[float], str] = client_utils.floatToGoString
 # Sample lines encoded together, about 200 KB of output.
@@ -55,13 +60,13 @@ _COMMON_VALUES = {float(n): _go_float(float(n)) for n in range(-1, 1025)}
 class Formats:
     """One rendering in the text format and in OpenMetrics, gzip-compressed and maybe plain.
 
-    The two gzip bodies hold the same deflate data wherever the formats agree,
-    which is every sample line: the OpenMetrics body is one bytes object, and
-    the text body is pieces, most of them views into it.
+    Each gzip body is a tuple of pieces sent one after the other. The two hold
+    the same bytes objects wherever the formats agree, which is every sample
+    line, so the sample lines are held once.
     """
 
-    openmetrics_gzip: bytes
-    text_gzip_pieces: tuple[bytes | memoryview, ...]
+    text_gzip_pieces: tuple[bytes, ...]
+    openmetrics_gzip_pieces: tuple[bytes, ...]
     text_size: int
     openmetrics_size: int
     # The plain bytes, when asked for; None otherwise.
@@ -72,6 +77,11 @@ class Formats:
     def text_gzip(self) -> bytes:
         """The text format's gzip body in one piece."""
         return b"".join(self.text_gzip_pieces)
+
+    @property
+    def openmetrics_gzip(self) -> bytes:
+        """The OpenMetrics gzip body in one piece."""
+        return b"".join(self.openmetrics_gzip_pieces)
 
 
 @dataclass
@@ -128,16 +138,24 @@ class _Output:
         """Start empty."""
         self.text = _Stream(plain=[] if keep_plain else None)
         self.openmetrics = _Stream(plain=[] if keep_plain else None)
-        # Each segment is shared (bytes) or per format (text, OpenMetrics).
+        # Each segment is shared (bytes, a piece of the shared stream under way or
+        # all of a closed one) or per format (text, OpenMetrics).
         self._segments: list[bytes | tuple[bytes, bytes]] = []
         self._compressor = _raw_compressor()
         self._pending: list[bytes] = []
+        self._pending_size = 0
 
     def both(self, chunk: bytes) -> None:
         """Add bytes that both formats hold."""
         self.text.add(chunk)
         self.openmetrics.add(chunk)
-        self._pending.append(self._compressor.compress(chunk))
+        packed = self._compressor.compress(chunk)
+        self._pending.append(packed)
+        self._pending_size += len(packed)
+        if self._pending_size >= _PIECE:
+            # A piece of the deflate stream under way: the pieces join back into it.
+            self._segments.append(b"".join(self._pending))
+            self._pending, self._pending_size = [], 0
 
     def each(self, text: bytes, openmetrics: bytes) -> None:
         """Add bytes that differ between the formats."""
@@ -151,7 +169,7 @@ class _Output:
         if self._pending:
             self._pending.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
             self._segments.append(b"".join(self._pending))
-            self._pending = []
+            self._pending, self._pending_size = [], 0
             self._compressor = _raw_compressor()
 
     def mark(self) -> _Mark:
@@ -166,6 +184,7 @@ class _Output:
         """Forget everything written since `mark`; a mark is rewound to at most once."""
         self._compressor = mark.compressor
         self._pending = list(mark.pending)
+        self._pending_size = sum(len(packed) for packed in self._pending)
         del self._segments[mark.segments :]
         for stream, (crc, size, parts) in zip(
             (self.text, self.openmetrics), mark.streams, strict=True
@@ -177,32 +196,19 @@ class _Output:
     def close(self) -> Formats:
         """Both formats' gzip bodies (and plain bytes when kept); the output is spent."""
         self._close_shared()
-        openmetrics_pieces = [_GZIP_HEADER]
-        shared_at: list[tuple[int, int]] = []
-        text_own: list[bytes] = []
-        offset = len(_GZIP_HEADER)
+        text = [_GZIP_HEADER]
+        openmetrics = [_GZIP_HEADER]
         for segment in self._segments:
-            piece = segment if isinstance(segment, bytes) else segment[1]
             if isinstance(segment, bytes):
-                shared_at.append((offset, offset + len(piece)))
+                text.append(segment)
+                openmetrics.append(segment)
             else:
-                text_own.append(segment[0])
-                shared_at.append((-1, len(text_own) - 1))
-            openmetrics_pieces.append(piece)
-            offset += len(piece)
+                text.append(segment[0])
+                openmetrics.append(segment[1])
         self._segments.clear()
-        openmetrics_pieces += [_DEFLATE_END, _trailer(self.openmetrics)]
-        openmetrics_gzip = b"".join(openmetrics_pieces)
-        openmetrics_pieces.clear()
-
-        view = memoryview(openmetrics_gzip)
-        text_pieces: list[bytes | memoryview] = [_GZIP_HEADER]
-        for start, end in shared_at:
-            text_pieces.append(text_own[end] if start < 0 else view[start:end])
-        text_pieces += [_DEFLATE_END, _trailer(self.text)]
         return Formats(
-            openmetrics_gzip=openmetrics_gzip,
-            text_gzip_pieces=tuple(text_pieces),
+            text_gzip_pieces=(*text, _DEFLATE_END, _trailer(self.text)),
+            openmetrics_gzip_pieces=(*openmetrics, _DEFLATE_END, _trailer(self.openmetrics)),
             text_size=self.text.size,
             openmetrics_size=self.openmetrics.size,
             text=_joined(self.text.plain),
@@ -220,20 +226,14 @@ def _trailer(stream: _Stream) -> bytes:
     return struct.pack("<II", stream.crc & 0xFFFFFFFF, stream.size & 0xFFFFFFFF)
 
 
-class _Escapes:
-    """Escaped label values, remembered: a fleet repeats the same few thousand values."""
+def _escape(value: str) -> str:
+    """The value as prometheus_client escapes label values: backslash, newline, quote.
 
-    def __init__(self) -> None:
-        """Start with nothing remembered."""
-        self._known: dict[str, str] = {}
-
-    def __call__(self, value: str) -> str:
-        """The value as prometheus_client escapes label values: backslash, newline, quote."""
-        escaped = self._known.get(value)
-        if escaped is None:
-            escaped = value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
-            self._known[value] = escaped
-        return escaped
+    Nearly every value has none of them and is returned as it is, with no copy.
+    """
+    if _SPECIAL.search(value) is None:
+        return value
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
 class _One(Collector):
@@ -261,7 +261,7 @@ class _UnhandledError(Exception):
     """A family turned out to hold a sample this module does not write exactly."""
 
 
-def _sample_batches(family: Metric, escape: _Escapes) -> Iterator[bytes]:
+def _sample_batches(family: Metric) -> Iterator[bytes]:
     """Every sample line of the family, the same in both formats, encoded a batch at a time.
 
     Raises `_UnhandledError` at the first sample prometheus_client must write itself.
@@ -288,7 +288,7 @@ def _sample_batches(family: Metric, escape: _Escapes) -> Iterator[bytes]:
                 if not all(_PLAIN_NAME.fullmatch(key) for key in current):
                     raise _UnhandledError
                 keys, order = current, tuple(sorted(current))
-            inner = ",".join([f'{key}="{escape(labels[key])}"' for key in order])
+            inner = ",".join([f'{key}="{_escape(labels[key])}"' for key in order])
             lines.append(f"{sample.name}{{{inner}}} {_value(sample.value)}\n")
         else:
             lines.append(f"{sample.name} {_value(sample.value)}\n")
@@ -299,7 +299,7 @@ def _sample_batches(family: Metric, escape: _Escapes) -> Iterator[bytes]:
         yield "".join(lines).encode()
 
 
-def _row_batches(family: Family, escape: _Escapes) -> Iterator[bytes]:
+def _row_batches(family: Family) -> Iterator[bytes]:
     """Every series line of one of the exporter's own families, written from its rows.
 
     Its names and label names were checked when the metric was defined; labels
@@ -310,9 +310,9 @@ def _row_batches(family: Family, escape: _Escapes) -> Iterator[bytes]:
     pairs = list(zip(keys, order, strict=True))
     name = family.sample_name
     lines: list[str] = []
-    for labels, value in family.rows:
+    for labels, value in family.series():
         if pairs:
-            inner = '",'.join([key + escape(labels[index]) for key, index in pairs])
+            inner = '",'.join([key + _escape(labels[index]) for key, index in pairs])
             lines.append(f'{name}{{{inner}"}} {_value(value)}\n')
         else:
             lines.append(f"{name} {_value(value)}\n")
@@ -323,7 +323,7 @@ def _row_batches(family: Family, escape: _Escapes) -> Iterator[bytes]:
         yield "".join(lines).encode()
 
 
-def _write_handled(family: Metric, escape: _Escapes, output: _Output) -> bool:
+def _write_handled(family: Metric, output: _Output) -> bool:
     """Write a family in both formats as its lines come; False, writing nothing, if unhandled."""
     if family.type not in _FAST_TYPES or family.unit or not _PLAIN_NAME.fullmatch(family.name):
         return False
@@ -333,11 +333,7 @@ def _write_handled(family: Metric, escape: _Escapes, output: _Output) -> bool:
         output.both(text_header)
     else:
         output.each(text_header, openmetrics_header)
-    batches = (
-        _row_batches(family, escape)
-        if isinstance(family, Family)
-        else _sample_batches(family, escape)
-    )
+    batches = _row_batches(family) if isinstance(family, Family) else _sample_batches(family)
     try:
         for batch in batches:
             output.both(batch)
@@ -364,9 +360,8 @@ def render_formats(families: Iterable[Metric], keep_plain: bool = True) -> Forma
     10,000 VPS spares tens of megabytes per format.
     """
     output = _Output(keep_plain)
-    escape = _Escapes()
     for family in families:
-        if not _write_handled(family, escape, output):
+        if not _write_handled(family, output):
             alone = _One(family)
             whole = openmetrics_format.generate_latest(alone)  # type: ignore[no-untyped-call]
             output.each(text_format.generate_latest(alone), whole.removesuffix(_EOF))
@@ -374,11 +369,11 @@ def render_formats(families: Iterable[Metric], keep_plain: bool = True) -> Forma
     return output.close()
 
 
-def decompressed(packed: Iterable[bytes | memoryview], piece: int = 1 << 20) -> Iterator[bytes]:
+def decompressed(packed: Iterable[bytes], piece: int = 1 << 20) -> Iterator[bytes]:
     """The plain bytes of a gzip body given in pieces, at most `piece` bytes at a time."""
     inflater = zlib.decompressobj(_GZIP_WBITS)
     for part in packed:
-        pending: bytes | memoryview = part
+        pending = part
         while pending:
             chunk = inflater.decompress(pending, piece)
             if chunk:

@@ -56,9 +56,11 @@ class Revisions:
         could make out of date.
         """
         marks = self._marks.setdefault(source, {})
-        previous = marks.get(vps, mark)
-        marks[vps] = mark
-        if previous != mark:
+        previous = marks.get(vps)
+        if previous is None:
+            marks[vps] = mark
+        elif previous != mark:
+            marks[vps] = mark
             self.revision[vps] = self.revision.get(vps, 0) + 1
 
     def current(self, vps: str) -> int:

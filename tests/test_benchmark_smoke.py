@@ -55,6 +55,7 @@ def test_benchmark_prints_its_tables_and_writes_json(tmp_path: Path) -> None:
         "ms",
         "p99",
         "ms",
+        "floor",
         "expo",
         "MB",
         "gzip",
@@ -75,6 +76,8 @@ def test_benchmark_prints_its_tables_and_writes_json(tmp_path: Path) -> None:
     assert ours["calls"] == ours["simulator_calls"] > 10
     assert sum(ours["calls_by_job"].values()) >= ours["calls"]
     assert ours["p50_seconds"] <= ours["p99_seconds"]
+    # The same bytes were scraped from a static server too.
+    assert 0 < ours["floor_p50_seconds"] <= ours["floor_p99_seconds"]
     assert ours["peak_rss_bytes"] > 10 * 1024 * 1024
     # The baseline fetched objects one by one: more calls than the exporter for the same reads.
     assert baseline["calls"] > ours["calls"]

@@ -6,7 +6,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from exporter.exposition import Exposition, wants_gzip, wants_openmetrics
-from exporter.http import EXPOSITION, create_app
+from exporter.http import _SLICE, EXPOSITION, _send, create_app
 from exporter.settings import JOBS
 from exporter.store import AccountState, JobStatus, Store
 
@@ -145,3 +145,23 @@ async def test_a_failing_render_keeps_the_last_exposition(
 )
 def test_gzip_negotiation(accept_encoding: str, expected: bool) -> None:
     assert wants_gzip(accept_encoding) is expected
+
+
+class _Recorder:
+    """Stands in for a response: records each write."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    async def write(self, data: memoryview) -> None:
+        self.writes.append(bytes(data))
+
+
+async def test_a_large_body_is_written_a_slice_at_a_time() -> None:
+    body = bytes(range(256)) * 4096  # 1 MiB: four slices.
+    recorder = _Recorder()
+
+    await _send(recorder, body[5:])  # type: ignore[arg-type]
+
+    assert [len(write) for write in recorder.writes] == [_SLICE, _SLICE, _SLICE, _SLICE - 5]
+    assert b"".join(recorder.writes) == body[5:]
