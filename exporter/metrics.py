@@ -115,6 +115,10 @@ class Family(Metric):
             flags = self._flags[key] = Flags(*key)
         self.rows.append((tuple(labels), flags))
 
+    def add_sample(self, *args: object, **kwargs: object) -> None:
+        """Refuse: `samples` is built from the rows, so a sample added to it would be lost."""
+        raise TypeError("add series to a Family with add_metric or add_flags")
+
     def series(self) -> Iterator[tuple[tuple[str, ...], float]]:
         """Every series in order, a run of flags expanded into its 0/1 series."""
         for labels, value in self.rows:

@@ -45,8 +45,9 @@ _GZIP_LEVEL = 6
 # Python's gzip module writes it; and an empty final deflate block, to end a stream.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 _DEFLATE_END = b"\x03\x00"
-# Compressed bytes held per piece of a gzip body: a scrape sends pieces one by
-# one, and a render never joins more than this at once.
+# Compressed bytes gathered into one piece of a gzip body: a render joins no more
+# than this and one batch's output at once (a family left to prometheus_client
+# is one piece whatever its size), and a scrape sends the pieces one by one.
 _PIECE = 256 * 1024
 # prometheus_client's own float formatting, which Go's parser reads back exactly.
 _go_float: Callable[[float], str] = client_utils.floatToGoString

@@ -30,6 +30,9 @@ DISK_LIST = "disk_list"
 AUTOMATED_BACKUP = "automated_backup"
 OTHER_BACKUPS = "other_backups"
 
+# What a source shows before its first mark: no mark can equal it.
+_NO_MARK = object()
+
 # Six hours: a change no signal shows is seen within a quarter of a day.
 DEFAULT_MAX_AGE = 21_600.0
 
@@ -56,8 +59,8 @@ class Revisions:
         could make out of date.
         """
         marks = self._marks.setdefault(source, {})
-        previous = marks.get(vps)
-        if previous is None:
+        previous = marks.get(vps, _NO_MARK)
+        if previous is _NO_MARK:
             marks[vps] = mark
         elif previous != mark:
             marks[vps] = mark

@@ -140,6 +140,9 @@ def test_the_exporters_own_families_render_as_prometheus_client() -> None:
     assert flags.rows[-1][1] is flags.rows[-3][1]
     with pytest.raises(ValueError, match="ovh_example_state: 3 label values for 2 labels"):
         flags.add_flags(["vps-1", "d1", "on"], ("on",), [])
+    # A sample added the prometheus_client way would be lost: refused.
+    with pytest.raises(TypeError, match="add_metric or add_flags"):
+        flags.add_sample("ovh_example_state", {}, 1.0)
 
     assert [sample.labels for sample in counter.samples] == [{"vps": "vps-1"}]
     assert counter.samples[0].name == "ovh_example_events_total"

@@ -61,6 +61,14 @@ def test_a_max_age_of_zero_reads_every_run() -> None:
     assert revisions.due(DETAILS, "a", 0.0)
 
 
+def test_every_change_of_mark_raises_the_revision_none_included() -> None:
+    revisions = Revisions(max_age=HOUR)
+    for mark in ("x", None, "y", "y", None):
+        revisions.observe("a", "vps", mark)
+    # x -> None, None -> y and y -> None are changes; the first mark and y -> y are not.
+    assert revisions.current("a") == 3
+
+
 def test_forget_drops_departed_vps() -> None:
     revisions = Revisions(max_age=HOUR)
     for name in "ab":

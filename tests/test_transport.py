@@ -195,3 +195,38 @@ async def test_closing_closes_the_pool_and_a_bound_below_one_is_refused() -> Non
 
     with pytest.raises(ValueError, match="at least 1, got 0"):
         AiohttpTransport(0)
+
+
+async def test_chunked_framing_broken_after_the_first_bytes_ends_within_the_timeout() -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n"
+
+    async def break_late(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head)
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.write(b"zz\r\n")  # Not a chunk size.
+        await writer.drain()
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(break_late, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    started = asyncio.get_running_loop().time()
+    try:
+        async with client(timeout=0.5) as http:
+            with pytest.raises(httpx.TransportError):
+                await asyncio.wait_for(http.get(f"http://127.0.0.1:{port}/1.0/vps"), 4)
+    finally:
+        server.close()
+    assert asyncio.get_running_loop().time() - started < 2.0
+
+
+async def test_a_long_header_is_read_as_httpx_read_it() -> None:
+    async def long_header(_request: web.Request) -> web.Response:
+        return web.json_response([], headers={"X-Long": "a" * 20_000})
+
+    async with serving(long_header) as base, client() as http:
+        response = await http.get(base + "/1.0/vps")
+
+    assert response.headers["X-Long"] == "a" * 20_000

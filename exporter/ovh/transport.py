@@ -21,6 +21,9 @@ import yarl
 
 # Bytes read from a response body at a time.
 _CHUNK = 64 * 1024
+# Bounds on an answer's status line or one header, and on its number of headers.
+_HEADER_BYTES = 64 * 1024
+_HEADERS = 1024
 
 
 @contextmanager
@@ -51,15 +54,30 @@ def _as_httpx_errors() -> Iterator[None]:
 class _Body(httpx.AsyncByteStream):
     """A response body read from aiohttp as it arrives; closing hands the connection back."""
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        """Read from `response`."""
+    def __init__(self, response: aiohttp.ClientResponse, read_timeout: float | None) -> None:
+        """Read from `response`, each chunk within `read_timeout` seconds (None: no bound)."""
         self._response = response
+        self._read_timeout = read_timeout
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        """The body, a chunk at a time."""
-        with _as_httpx_errors():
-            async for chunk in self._response.content.iter_chunked(_CHUNK):
-                yield chunk
+        """The body, a chunk at a time.
+
+        Each read has its own deadline besides aiohttp's socket timeout: with
+        aiohttp's C parser, a chunked body whose framing breaks after its first
+        bytes stops the socket timer without waking the reader, which would then
+        wait for ever (aiohttp 3.14).
+        """
+        chunks = aiter(self._response.content.iter_chunked(_CHUNK))
+        while True:
+            try:
+                with _as_httpx_errors():
+                    async with asyncio.timeout(self._read_timeout):
+                        chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except httpx.TimeoutException as exc:
+                raise httpx.ReadTimeout("no body bytes within the read timeout") from exc
+            yield chunk
 
     async def aclose(self) -> None:
         """Release the connection: back to the pool if the body was read, closed otherwise."""
@@ -94,6 +112,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
                 auto_decompress=False,
+                # httpx's own parser has no limit below these; aiohttp's defaults
+                # (8 KB a header, 128 headers) would refuse answers httpx read.
+                max_line_size=_HEADER_BYTES,
+                max_field_size=_HEADER_BYTES,
+                max_headers=_HEADERS,
             )
             # aiohttp sends a GET once more, unseen, when a reused connection drops
             # under it (RFC 9112, 9.3.1). OVH counts that request against the budget,
@@ -107,17 +130,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send one request; the body is streamed to httpx, which decodes it."""
         timeouts = request.extensions.get("timeout", {})
+        pool, connect = timeouts.get("pool"), timeouts.get("connect")
         timeout = aiohttp.ClientTimeout(
             total=None,
-            connect=timeouts.get("pool"),
-            sock_connect=timeouts.get("connect"),
+            # aiohttp's `connect` covers the wait for a pooled connection and the
+            # connection itself; httpx bounds the two apart.
+            connect=None if pool is None or connect is None else pool + connect,
+            sock_connect=connect,
             sock_read=timeouts.get("read"),
         )
         content = await request.aread()
         with _as_httpx_errors():
             response = await self._open().request(
                 request.method,
-                # As httpx encoded it: the signature covers these exact bytes.
+                # As httpx encoded it: the signature covers these exact bytes (but an
+                # empty query's "?", which yarl drops and the client never sends).
                 yarl.URL(str(request.url), encoded=True),
                 headers=request.headers.multi_items(),
                 data=content or None,
@@ -127,7 +154,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
-            stream=_Body(response),
+            stream=_Body(response, timeouts.get("read")),
             request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
