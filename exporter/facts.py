@@ -32,7 +32,8 @@ class FactStore:
     def put(self, fact: Fact[T], vps: str, value: T, now: float) -> None:
         """Save a freshly read value; one equal to the last keeps the last one's object."""
         table = self.tables.setdefault(fact, {})
-        table[vps] = (kept(table.get(vps), value), now)
+        last = table.get(vps)
+        table[vps] = (kept(None if last is None else last[0], value), now)
 
     def last(self, fact: Fact[T], vps: str) -> tuple[T, float] | None:
         """The VPS's last value of the fact and when it was read, if any."""
@@ -65,15 +66,15 @@ class FactStore:
         return FactSnapshot(MappingProxyType(frozen))
 
 
-def kept(last: tuple[T, float] | None, value: T) -> T:
+def kept(last: T | None, value: T) -> T:
     """The last value's object when it equals `value`, else `value`.
 
     Most values read again are equal to the last ones. Keeping the old object
     lets the new one die young, where its memory is reused at once; replacing it
     would leave the heap holding both generations' memory after each refresh.
     """
-    if last is not None and last[0] == value:
-        return last[0]
+    if last is not None and last == value:
+        return last
     return value
 
 

@@ -27,6 +27,7 @@ from exporter.details_fetch import (
     count_restore_points,
     read_facts,
 )
+from exporter.facts import kept
 from exporter.health import is_service_expired
 from exporter.model import (
     BackupStatus,
@@ -185,8 +186,7 @@ class Refresher:
         if vps is None:
             return
         last = self.state.vps.get(vps.name)
-        if last is not None and last.value == vps:
-            vps = last.value  # The old object: see facts.kept.
+        vps = kept(None if last is None else last.value, vps)
         current[vps.name] = Entry(vps, now)
         self.state.revisions.observe(vps.name, "vps", vps)
         extras = parse_vps_extras(item, ROUTE_VPS, problems)
@@ -462,9 +462,7 @@ class Refresher:
         now = self._clock()
         for name, value in results.items():
             last = table.get(name)
-            # An equal value keeps the old object: see facts.kept.
-            same = last is not None and last.value == value
-            table[name] = Entry(last.value if last is not None and same else value, now)
+            table[name] = Entry(kept(None if last is None else last.value, value), now)
 
     def _count_new_errors(self, name: str, summary: TaskSummary) -> None:
         """Add tasks seen in error for the first time to the VPS's error counter."""

@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import replace
 
 from exporter import details
+from exporter.facts import Fact, FactStore, kept
 from exporter.jobs import ROUTE_RESTORE_POINTS, ROUTE_SERVICE_INFOS, ROUTE_TASKS, ROUTE_VPS_LIST
 from exporter.revisions import DETAILS, Revisions, task_mark
 from exporter.simulator import SimulatorConfig, sim_task
@@ -262,3 +263,19 @@ async def test_the_budget_slowing_a_job_down_does_not_make_its_values_stale() ->
         kept = await rig.scrape()
     assert not any(name == "ovh_vps_tasks" for name, _ in stale)
     assert any(name == "ovh_vps_tasks" for name, _ in kept)
+
+
+def test_a_value_read_again_equal_to_the_last_keeps_the_last_object() -> None:
+    store = FactStore()
+    fact: Fact[list[str]] = Fact("example", "details")
+    # Equal lists, distinct objects.
+    first, again, changed = ["a", "b"], ["a", "b"], ["a", "c"]
+    store.put(fact, "vps-1", first, 1.0)
+    store.put(fact, "vps-1", again, 2.0)
+    kept_value = store.last(fact, "vps-1")
+    assert kept_value is not None
+    assert kept_value[0] is first
+    assert kept_value[1] == 2.0
+    store.put(fact, "vps-1", changed, 3.0)
+    assert store.last(fact, "vps-1") == (changed, 3.0)
+    assert kept(None, changed) is changed
