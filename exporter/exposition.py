@@ -93,9 +93,8 @@ class Exposition:
         self._given_up = 0
         self._task: asyncio.Task[None] | None = None
         # Every render on the same thread: glibc gives each thread that allocates
-        # its own heap, and a heap keeps the memory a render freed for the next
-        # render on that thread. On the event loop's shared pool, renders landed
-        # on several threads, each heap holding its own tens of megabytes.
+        # its own heap, so the memory one render frees is there for the next,
+        # instead of in the heaps of whichever pool threads earlier renders took.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
 
     def start(self) -> None:
