@@ -1,18 +1,23 @@
-"""Concurrent scrapers for the benchmark: a thread pool in the benchmark's own process.
+"""Concurrent scrapers for the benchmark: wrk, on loopback, in a process of its own.
 
-The exporter under test runs in another process, so the scrapers never share
-its event loop or its interpreter lock; each thread keeps one loopback
-connection open (reopened when the server closes it) and sends the headers
-Prometheus sends, gzip included.
+The scrapers must not be what the benchmark measures. Twenty threads of Python
+sharing one interpreter lock were: serving the same bytes from a server that
+did nothing else, their p99 was twice their p50 and they spent most of a core.
+wrk (Debian's package `wrk`) keeps the same twenty connections busy from native
+threads, sends the headers Prometheus sends, gzip included, and reports its
+latency percentiles through `wrk_report.lua`.
 """
 
 import http.client
+import json
 import math
-import threading
-import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import os
+import shutil
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
+
+REPORT_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
 
 # What Prometheus 2.x and 3.x send when scraping.
 PROMETHEUS_HEADERS = {
@@ -23,32 +28,28 @@ PROMETHEUS_HEADERS = {
     "User-Agent": "ovh-vps-exporter-benchmark",
 }
 
+# Longer than any one scrape, the naive baseline's renders at 10,000 VPS included.
+SCRAPE_TIMEOUT_SECONDS = 600
+
+
+class LoadError(RuntimeError):
+    """wrk is missing, failed, or saw an answer other than 200."""
+
 
 @dataclass(frozen=True)
 class LoadResult:
-    """Latencies of every scrape, in seconds, and the bytes of the last answer."""
+    """What wrk measured: latency percentiles in seconds, and the scrapes answered."""
 
-    latencies: list[float]
-    body_bytes: int
+    p50_seconds: float
+    p99_seconds: float
+    max_seconds: float
+    scrapes: int
     seconds: float
-
-    def percentile(self, share: float) -> float:
-        """The nearest-rank percentile of the latencies, `share` between 0 and 1."""
-        return percentile(self.latencies, share)
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile: the smallest value with at least `share` of them at or below."""
-    if not values:
-        raise ValueError("no values")
-    ordered = sorted(values)
-    rank = max(1, math.ceil(share * len(ordered)))
-    return ordered[rank - 1]
 
 
 def fetch(port: int, path: str = "/metrics", headers: dict[str, str] | None = None) -> bytes:
     """One GET on loopback; raises on any status but 200."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=SCRAPE_TIMEOUT_SECONDS)
     try:
         connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
@@ -60,34 +61,61 @@ def fetch(port: int, path: str = "/metrics", headers: dict[str, str] | None = No
         connection.close()
 
 
-def scrape_load(port: int, scrapers: int, requests: int, path: str = "/metrics") -> LoadResult:
-    """Send `requests` scrapes from `scrapers` threads at once, each as fast as answers come."""
-    remaining = iter(range(requests))
-    take = threading.Lock()
-    latencies: list[float] = []
-    sizes: list[int] = []
+def wrk_command(port: int, scrapers: int, seconds: float, path: str = "/metrics") -> list[str]:
+    """wrk's command line: `scrapers` connections for `seconds`, on at most one thread a core."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise LoadError(
+            "the benchmark's scrapers are wrk's, and wrk is not on PATH: "
+            "install it (Debian and Ubuntu: apt-get install wrk)"
+        )
+    threads = max(1, min(scrapers, os.cpu_count() or 1))
+    command = [
+        wrk,
+        f"--threads={threads}",
+        f"--connections={scrapers}",
+        f"--duration={max(1, math.ceil(seconds))}s",
+        f"--timeout={SCRAPE_TIMEOUT_SECONDS}s",
+        f"--script={REPORT_SCRIPT}",
+    ]
+    for name, value in PROMETHEUS_HEADERS.items():
+        command.append(f"--header={name}: {value}")
+    return [*command, f"http://127.0.0.1:{port}{path}"]
 
-    def scraper() -> None:
-        """Scrape until the shared budget of requests is spent."""
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        try:
-            while True:
-                with take:
-                    if next(remaining, None) is None:
-                        return
-                started = time.perf_counter()
-                connection.request("GET", path, headers=PROMETHEUS_HEADERS)
-                response = connection.getresponse()
-                body = response.read()
-                latencies.append(time.perf_counter() - started)
-                if response.status != 200:
-                    raise RuntimeError(f"GET {path} answered {response.status}")
-                sizes.append(len(body))
-        finally:
-            connection.close()
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=scrapers) as pool:
-        for future in [pool.submit(scraper) for _ in range(scrapers)]:
-            future.result()
-    return LoadResult(latencies, sizes[-1] if sizes else 0, time.perf_counter() - started)
+def parse_report(stdout: str) -> LoadResult:
+    """The JSON line `wrk_report.lua` printed; raises if any scrape failed or none ended."""
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise LoadError(f"wrk printed no report: {stdout[-500:]!r}")
+    report = json.loads(lines[-1])
+    failed = {
+        name: report[name]
+        for name in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+        if report[name]
+    }
+    if failed:
+        raise LoadError(f"wrk saw failed scrapes: {failed}")
+    if not report["requests"]:
+        raise LoadError("no scrape was answered within the run")
+    return LoadResult(
+        p50_seconds=report["p50_us"] / 1e6,
+        p99_seconds=report["p99_us"] / 1e6,
+        max_seconds=report["max_us"] / 1e6,
+        scrapes=int(report["requests"]),
+        seconds=report["duration_us"] / 1e6,
+    )
+
+
+def scrape_load(port: int, scrapers: int, seconds: float, path: str = "/metrics") -> LoadResult:
+    """Keep `scrapers` scrapes in flight for `seconds`, each sent when the last is answered."""
+    run = subprocess.run(
+        wrk_command(port, scrapers, seconds, path),
+        capture_output=True,
+        text=True,
+        timeout=seconds + SCRAPE_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise LoadError(f"wrk exited with {run.returncode}: {run.stderr.strip()[-500:]}")
+    return parse_report(run.stdout)

@@ -2,10 +2,11 @@
 
 For each fleet size the simulator runs in one process (with a per-request
 latency), the exporter in another (the exporter's own command, so its peak
-memory is its own), and the scrapers in this one. The run reports, per size:
-OVH calls per full refresh (by job and per VPS), the refresh's wall time against
-the ideal `calls x latency / concurrency`, `/metrics` p50 and p99 under
-concurrent scrapers, the exposition's size, and the exporter's peak memory; then
+memory is its own), and the scrapers in a third (wrk: see `benchmarks/load.py`).
+The run reports, per size: OVH calls per full refresh (by job and per VPS), the
+refresh's wall time against the ideal `calls x latency / concurrency`,
+`/metrics` p50 and p99 under concurrent scrapers, the exposition's size, and
+the exporter's peak memory; then
 a second refresh of every job on the unchanged fleet (what each refresh costs
 once the exporter knows the fleet: see `exporter/revisions.py`); then the naive
 baseline of `benchmarks/naive.py` on the same data, the ratios, and each
@@ -48,6 +49,8 @@ UNLIMITED_BUDGET = 1_000_000_000
 ONE_OFF_ROUTES = frozenset({"/auth/time", "oauth2_token"})
 # Scrapes of the baseline, one at a time, when concurrent ones would take too long.
 BASELINE_LONE_SCRAPES = 3
+# Otherwise each of its scrapers is answered about this many times at least.
+BASELINE_ROUNDS = 3
 # The jobs run above --all-jobs-up-to: each makes about one call per VPS, where a
 # full refresh of every job makes about 18, which at 10,000 VPS, 50 ms and 8 in
 # flight is 19 minutes, more than the whole benchmark may take.
@@ -81,7 +84,7 @@ class Options:
     concurrency: int
     all_jobs_up_to: int
     scrapers: int
-    requests: int
+    scrape_seconds: float
     baseline_sample: int
     baseline_scrape_seconds: float
     seed: int
@@ -314,7 +317,7 @@ def measure_ours(
         compressed = fetch(port, headers={"Accept": "text/plain", "Accept-Encoding": "gzip"})
         openmetrics = fetch(port, headers=PROMETHEUS_HEADERS)
         (work / "openmetrics.gz").write_bytes(openmetrics)
-        load = scrape_load(port, options.scrapers, options.requests)
+        load = scrape_load(port, options.scrapers, options.scrape_seconds)
         steady = exporter_samples(measure_steady(port, exporter, sim, jobs, timeout=3600.0))
         # The peak of the whole run: the first refresh, the scrapes and the second refresh.
         peak = exporter.peak_rss()
@@ -346,9 +349,9 @@ def measure_ours(
         ideal_seconds=calls * options.latency / options.concurrency,
         job_seconds=durations,
         failed_jobs=sorted(job for job, ok in success.items() if not ok),
-        p50_seconds=load.percentile(0.50),
-        p99_seconds=load.percentile(0.99),
-        scrapes=len(load.latencies),
+        p50_seconds=load.p50_seconds,
+        p99_seconds=load.p99_seconds,
+        scrapes=load.scrapes,
         scrape_seconds=load.seconds,
         plain_bytes=len(plain),
         gzip_bytes=len(compressed),
@@ -374,8 +377,8 @@ def measure_floor(options: Options, work: Path) -> tuple[float, float]:
     argv = [sys.executable, "-m", "benchmarks.static_server", str(work / "openmetrics.gz")]
     with child(argv) as server:
         port = int(json.loads(server.line(timeout=60))["port"])
-        load = scrape_load(port, options.scrapers, options.requests)
-    return load.percentile(0.50), load.percentile(0.99)
+        load = scrape_load(port, options.scrapers, options.scrape_seconds)
+    return load.p50_seconds, load.p99_seconds
 
 
 # ---------------------------------------------------------------------------
@@ -408,12 +411,12 @@ def measure_baseline(urls: dict[str, str], options: Options, work: Path) -> Base
         if one * options.scrapers > options.baseline_scrape_seconds:
             # Concurrent scrapes would each wait for all the renders: one scraper
             # gives the render time alone, a lower bound of what they would see.
-            scrapers, requests = 1, BASELINE_LONE_SCRAPES
+            scrapers, seconds = 1, one * (BASELINE_LONE_SCRAPES + 1)
         else:
+            # Long enough for every scraper to be answered a few times.
             scrapers = options.scrapers
-            budget = int(options.baseline_scrape_seconds / max(one, 1e-3))
-            requests = max(options.scrapers, min(options.requests, budget))
-        load = scrape_load(port, scrapers, requests)
+            seconds = max(options.baseline_scrape_seconds, BASELINE_ROUNDS * one * scrapers)
+        load = scrape_load(port, scrapers, seconds)
         peak = naive.peak_rss()
 
     return Baseline(
@@ -424,9 +427,9 @@ def measure_baseline(urls: dict[str, str], options: Options, work: Path) -> Base
         sample_vps=int(result["sample_vps"]),
         sample_calls=int(result["sample_calls"]),
         sample_seconds=float(result["sample_seconds"]),
-        p50_seconds=load.percentile(0.50),
-        p99_seconds=load.percentile(0.99),
-        scrapes=len(load.latencies),
+        p50_seconds=load.p50_seconds,
+        p99_seconds=load.p99_seconds,
+        scrapes=load.scrapes,
         scrapers=scrapers,
         peak_rss_bytes=peak,
     )
@@ -682,8 +685,8 @@ def report(results: list[SizeResult], options: Options, elapsed: float) -> str:
         f"machine: {host['cpu']}, {host['cores']} cores, {_mb(host['memory_bytes'])} MB RAM, "
         f"Python {host['python']}, {host['system']}",
         f"simulated OVH latency {options.latency * 1000:.0f} ms per request; exporter "
-        f"max_concurrency {options.concurrency}; {options.scrapers} concurrent scrapers sending "
-        "Prometheus's headers (OpenMetrics, gzip)",
+        f"max_concurrency {options.concurrency}; {options.scrapers} concurrent scrapers (wrk, "
+        f"{options.scrape_seconds:g} s a server) sending Prometheus's headers (OpenMetrics, gzip)",
         "request budget lifted: "
         + (", ".join(f"{k}={v}" for k, v in budget.items()) or "no budget setting in this version"),
         f"jobs: every job up to {options.all_jobs_up_to:,} VPS; above, only "
@@ -801,7 +804,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, Path | None]:
         concurrency=args.concurrency,
         all_jobs_up_to=args.all_jobs_up_to,
         scrapers=args.scrapers,
-        requests=200 if args.quick else 1000,
+        scrape_seconds=3.0 if args.quick else 10.0,
         baseline_sample=5 if args.quick else 10,
         baseline_scrape_seconds=2.0 if args.quick else 8.0,
         seed=args.seed,

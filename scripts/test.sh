@@ -11,15 +11,21 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
-# Prometheus and promtool come from Debian's package. Install them when we can;
-# without them the tests that need them skip locally and fail in CI.
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+# Some tests run programs from Debian's packages: prometheus and promtool, amtool
+# (prometheus-alertmanager), wrk, systemd-analyze (systemd). Install what is
+# missing when we can; without them those tests skip locally and fail in CI.
+missing=()
+for entry in prometheus:prometheus promtool:prometheus amtool:prometheus-alertmanager \
+    wrk:wrk systemd-analyze:systemd; do
+    command -v "${entry%%:*}" >/dev/null || missing+=("${entry#*:}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "Installing Debian's prometheus package for the end-to-end tests..."
+        echo "Installing Debian's packages for the tests that run them: ${missing[*]}"
         DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-        echo "prometheus/promtool not found: install Debian's 'prometheus' package to run every test." >&2
+        echo "Not installed, so some tests skip: Debian packages ${missing[*]}." >&2
     fi
 fi
 

@@ -13,11 +13,11 @@ from exporter.settings import CREDENTIAL_VARS
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def require_binary(name: str) -> str:
+def require_binary(name: str, package: str = "prometheus") -> str:
     """The path of a binary the test needs: missing fails in CI and skips elsewhere."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (Debian package 'prometheus')"
+        message = f"{name} is not installed (Debian package '{package}')"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)

@@ -5,10 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import require_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_benchmark_prints_its_tables_and_writes_json(tmp_path: Path) -> None:
+    require_binary("wrk", package="wrk")
     output = tmp_path / "bench.json"
     run = subprocess.run(
         [
@@ -75,7 +78,8 @@ def test_benchmark_prints_its_tables_and_writes_json(tmp_path: Path) -> None:
     # The simulator saw exactly the calls the exporter counted.
     assert ours["calls"] == ours["simulator_calls"] > 10
     assert sum(ours["calls_by_job"].values()) >= ours["calls"]
-    assert ours["p50_seconds"] <= ours["p99_seconds"]
+    assert 0 < ours["p50_seconds"] <= ours["p99_seconds"]
+    assert ours["scrapes"] > 0
     # The same bytes were scraped from a static server too.
     assert 0 < ours["floor_p50_seconds"] <= ours["floor_p99_seconds"]
     assert ours["peak_rss_bytes"] > 10 * 1024 * 1024

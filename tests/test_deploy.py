@@ -312,7 +312,7 @@ def runnable_unit(tmp_path: Path) -> Path:
 
 def test_systemd_analyze_verifies_the_unit(runnable_unit: Path) -> None:
     """systemd-analyze verify knows every directive and finds nothing to say."""
-    analyze = require_tool("systemd-analyze", "apt-get install systemd", required_in_ci=False)
+    analyze = require_tool("systemd-analyze", "apt-get install systemd")
 
     result = run(analyze, "verify", str(runnable_unit))
 
@@ -322,7 +322,7 @@ def test_systemd_analyze_verifies_the_unit(runnable_unit: Path) -> None:
 
 def test_systemd_analyze_rates_the_sandbox_low_exposure(runnable_unit: Path) -> None:
     """systemd-analyze security scores the unit's exposure at 2.0 or less (out of 10)."""
-    analyze = require_tool("systemd-analyze", "apt-get install systemd", required_in_ci=False)
+    analyze = require_tool("systemd-analyze", "apt-get install systemd")
 
     result = run(analyze, "security", "--offline=yes", str(runnable_unit))
     score = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)

@@ -399,8 +399,6 @@ def test_no_secret_in_configuration_errors(
 @pytest.mark.parametrize("kind", ["key", "oauth2"])
 @pytest.mark.parametrize("accepted", [True, False])
 async def test_no_secret_in_the_check_command(kind: str, accepted: bool, tmp_path: Path) -> None:
-    if "check" not in cli.COMMANDS:
-        pytest.skip("the `check` command does not exist yet")
     async with account(Scenario(kind, accepted=accepted)) as (endpoint, tokens):
         env = clean_environment(credential_env(kind, endpoint, tmp_path))
         env["OVH_EXPORTER_LOG_LEVEL"] = "debug"
