@@ -6,7 +6,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from exporter.exposition import Exposition, wants_gzip, wants_openmetrics
-from exporter.http import _SLICE, EXPOSITION, _send, create_app
+from exporter.http import _SLICE, EXPOSITION, _writes, create_app
 from exporter.settings import JOBS
 from exporter.store import AccountState, JobStatus, Store
 
@@ -147,21 +147,35 @@ def test_gzip_negotiation(accept_encoding: str, expected: bool) -> None:
     assert wants_gzip(accept_encoding) is expected
 
 
-class _Recorder:
-    """Stands in for a response: records each write."""
-
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-
-    async def write(self, data: memoryview) -> None:
-        self.writes.append(bytes(data))
-
-
-async def test_a_large_body_is_written_a_slice_at_a_time() -> None:
+def test_a_large_piece_is_written_a_slice_at_a_time() -> None:
     body = bytes(range(256)) * 4096  # 1 MiB: four slices.
-    recorder = _Recorder()
 
-    await _send(recorder, body[5:])  # type: ignore[arg-type]
+    writes = [bytes(write) for write in _writes([body[5:]])]
 
-    assert [len(write) for write in recorder.writes] == [_SLICE, _SLICE, _SLICE, _SLICE - 5]
-    assert b"".join(recorder.writes) == body[5:]
+    assert [len(write) for write in writes] == [_SLICE, _SLICE, _SLICE, _SLICE - 5]
+    assert b"".join(writes) == body[5:]
+
+
+def test_small_pieces_are_joined_up_to_a_slice_and_large_ones_stand_alone() -> None:
+    small = [bytes([n % 256]) * 1000 for n in range(300)]  # 300,000 bytes in all: two writes.
+    large = b"L" * (_SLICE + 10)
+    pieces = [b"header", *small, large, b"tail", b"end"]
+
+    writes = [bytes(write) for write in _writes(pieces)]
+
+    assert [len(write) for write in writes] == [
+        6 + 262 * 1000,  # the header and as many small pieces as fit in a slice
+        38 * 1000,  # the rest, ended by the large piece
+        _SLICE,
+        10,
+        7,  # the last small pieces, joined
+    ]
+    assert b"".join(writes) == b"".join(pieces)
+
+
+def test_a_lone_small_piece_is_written_without_a_copy() -> None:
+    piece = b"x" * 100
+
+    (write,) = _writes([piece])
+
+    assert write is piece
