@@ -35,7 +35,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/run.py` as well as `python -m benchmarks.run`.
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.load import PROMETHEUS_HEADERS, fetch, scrape_load  # noqa: E402
+from benchmarks.load import (  # noqa: E402
+    PROMETHEUS_HEADERS,
+    SCRAPE_TIMEOUT_SECONDS,
+    fetch,
+    scrape_load,
+)
 from benchmarks.processes import Child, child  # noqa: E402
 from exporter import simulator  # noqa: E402
 from exporter.settings import Settings  # noqa: E402
@@ -51,6 +56,8 @@ ONE_OFF_ROUTES = frozenset({"/auth/time", "oauth2_token"})
 BASELINE_LONE_SCRAPES = 3
 # Otherwise each of its scrapers is answered about this many times at least.
 BASELINE_ROUNDS = 3
+# Its scrapes may take this many times as long as the first one, per scraper.
+BASELINE_TIMEOUT_FACTOR = 4
 # The jobs run above --all-jobs-up-to: each makes about one call per VPS, where a
 # full refresh of every job makes about 18, which at 10,000 VPS, 50 ms and 8 in
 # flight is 19 minutes, more than the whole benchmark may take.
@@ -416,7 +423,9 @@ def measure_baseline(urls: dict[str, str], options: Options, work: Path) -> Base
             # Long enough for every scraper to be answered a few times.
             scrapers = options.scrapers
             seconds = max(options.baseline_scrape_seconds, BASELINE_ROUNDS * one * scrapers)
-        load = scrape_load(port, scrapers, seconds)
+        # A scrape waits for the renders of the scrapes before it, each about `one`.
+        timeout = max(SCRAPE_TIMEOUT_SECONDS, BASELINE_TIMEOUT_FACTOR * one * scrapers)
+        load = scrape_load(port, scrapers, seconds, timeout=timeout)
         peak = naive.peak_rss()
 
     return Baseline(

@@ -84,6 +84,8 @@ def _writes(pieces: Iterable[bytes]) -> Iterator[bytes | memoryview]:
     run: list[bytes] = []
     size = 0
     for piece in pieces:
+        if not piece:
+            continue
         if run and size + len(piece) > _SLICE:
             yield run[0] if len(run) == 1 else b"".join(run)
             run, size = [], 0

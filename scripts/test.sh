@@ -17,7 +17,10 @@ fi
 missing=()
 for entry in prometheus:prometheus promtool:prometheus amtool:prometheus-alertmanager \
     wrk:wrk systemd-analyze:systemd; do
-    command -v "${entry%%:*}" >/dev/null || missing+=("${entry#*:}")
+    package="${entry#*:}"
+    if ! command -v "${entry%%:*}" >/dev/null && [[ " ${missing[*]-} " != *" $package "* ]]; then
+        missing+=("$package")
+    fi
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -47,7 +47,7 @@ def test_wrk_command_caps_threads_at_the_cores_and_sends_prometheus_headers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(load.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(load.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(load, "usable_cores", lambda: 2)
 
     command = load.wrk_command(8080, scrapers=20, seconds=2.5)
 
@@ -55,12 +55,23 @@ def test_wrk_command_caps_threads_at_the_cores_and_sends_prometheus_headers(
     assert "--threads=2" in command
     assert "--connections=20" in command
     assert "--duration=3s" in command
+    assert f"--timeout={load.SCRAPE_TIMEOUT_SECONDS:.0f}s" in command
+    assert "--timeout=25s" in load.wrk_command(8080, scrapers=1, seconds=9, timeout=24.2)
     assert f"--script={load.REPORT_SCRIPT}" in command
     assert "--header=Accept-Encoding: gzip" in command
     assert f"--header=Accept: {load.PROMETHEUS_HEADERS['Accept']}" in command
     assert command[-1] == "http://127.0.0.1:8080/metrics"
     # wrk refuses fewer connections than threads.
     assert "--threads=1" in load.wrk_command(8080, scrapers=1, seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("scrapers", "cores", "threads"),
+    [(20, 2, 2), (20, 3, 2), (20, 8, 5), (20, 12, 10), (20, 64, 20), (7, 4, 1), (1, 8, 1)],
+)
+def test_wrk_threads_share_the_connections_evenly(scrapers: int, cores: int, threads: int) -> None:
+    # wrk drops the connections a thread count does not divide.
+    assert load.wrk_threads(scrapers, cores) == threads
 
 
 def test_a_missing_wrk_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

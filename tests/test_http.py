@@ -1,11 +1,15 @@
 """The HTTP endpoints: routes, methods, readiness, content negotiation."""
 
+import gzip
+import itertools
+import random
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from exporter.exposition import Exposition, wants_gzip, wants_openmetrics
+from exporter.exposition import Exposition, Rendered, wants_gzip, wants_openmetrics
 from exporter.http import _SLICE, EXPOSITION, _writes, create_app
 from exporter.settings import JOBS
 from exporter.store import AccountState, JobStatus, Store
@@ -173,9 +177,48 @@ def test_small_pieces_are_joined_up_to_a_slice_and_large_ones_stand_alone() -> N
     assert b"".join(writes) == b"".join(pieces)
 
 
+def test_empty_pieces_make_no_write() -> None:
+    large = b"L" * _SLICE
+
+    writes = [bytes(write) for write in _writes([b"", large, b"", b"", b"a", b""])]
+
+    assert writes == [large, b"a"]
+
+
 def test_a_lone_small_piece_is_written_without_a_copy() -> None:
     piece = b"x" * 100
 
     (write,) = _writes([piece])
 
     assert write is piece
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_a_body_of_many_pieces_reaches_the_scraper_whole(
+    compressed: bool, method: str
+) -> None:
+    ids = random.Random(7)
+    plain = b"".join(
+        b'ovh_vps_info{id="%s"} 1\n' % ids.randbytes(16).hex().encode() for _ in range(80_000)
+    )
+    body = gzip.compress(plain)
+    assert len(body) > 4 * _SLICE
+    # Tiny, empty, slice-sized and larger pieces, as a render leaves them.
+    cuts = [0, 10, 11, 11, 500, 3_000, 3_000 + _SLICE, 4_000 + 3 * _SLICE, len(body)]
+    pieces = tuple(body[start:end] for start, end in itertools.pairwise(cuts))
+    rendered = Rendered(
+        generation=1, gzip_pieces={False: pieces, True: pieces}, plain_sizes={False: len(plain)}
+    )
+    app = create_app(SimpleNamespace(current=rendered), lambda: True)  # type: ignore[arg-type]
+    headers = {"Accept": "text/plain", "Accept-Encoding": "gzip" if compressed else "identity"}
+
+    async with TestClient(TestServer(app), auto_decompress=False) as client:
+        response = await client.request(method, "/metrics", headers=headers)
+        received = await response.read()
+
+    expected = body if compressed else plain
+    assert response.status == 200
+    assert int(response.headers["Content-Length"]) == len(expected)
+    assert received == (expected if method == "GET" else b"")
+    assert response.headers.get("Content-Encoding") == ("gzip" if compressed else None)
