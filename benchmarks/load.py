@@ -8,10 +8,11 @@ threads, sends the headers Prometheus sends, gzip included, and reports its
 latency percentiles through `wrk_report.lua`.
 
 wrk corrects its percentiles for coordinated omission: a scrape slower than
-twice the mean time between a connection's scrapes also stands for the scrapes
-it held back, so the percentiles can only be higher than those of the scrapes
-alone. Scrapes still unanswered when a run ends (one a connection at most) are
-not counted.
+twice the mean time between a connection's scrapes adds samples for the
+scrapes it held back, between that mean and its own time. When a few scrapes
+are much slower than the rest, the percentiles come out higher than those of
+the scrapes alone. Scrapes still unanswered when a run ends (one a connection
+at most) are not counted.
 """
 
 import http.client

@@ -58,9 +58,10 @@ BASELINE_LONE_SCRAPES = 3
 BASELINE_ROUNDS = 3
 # Its scrapes may take this many times as long as the first one, per scraper.
 BASELINE_TIMEOUT_FACTOR = 4
-# The jobs run above --all-jobs-up-to: each makes about one call per VPS, where a
-# full refresh of every job makes about 18, which at 10,000 VPS, 50 ms and 8 in
-# flight is 19 minutes, more than the whole benchmark may take.
+# The jobs run above --all-jobs-up-to: about one call per VPS in all (a task list
+# each; the others read listings), where a full refresh of every job makes about
+# 18, which at 10,000 VPS, 50 ms and 8 in flight is 19 minutes, more than the
+# whole benchmark may take.
 LARGE_FLEET_JOBS = ("vps", "tasks", "billing")
 
 TARGET_CALL_RATIO = 5.0
